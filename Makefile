@@ -1,0 +1,22 @@
+# litreview: `make run` sets everything up and opens the sample library; `make test` runs the tests.
+VENV ?= .venv
+LR := $(VENV)/bin/litreview
+
+.PHONY: setup run test lint bench
+
+setup:
+	bash scripts/setup.sh
+
+run: setup
+	$(LR) ingest --sample
+	$(LR) search "how can a small model learn to call external tools" -k 5
+
+test:
+	bash scripts/test.sh
+
+lint: setup
+	$(VENV)/bin/ruff check assistant tests
+	$(VENV)/bin/mypy assistant
+
+bench: setup
+	$(VENV)/bin/python benchmarks/core.py

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Set up (if needed) and run the whole test suite: lint, types, then pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+VENV="${LITREVIEW_VENV:-.venv}"
+echo "[test] ruff" >&2
+"$VENV/bin/ruff" check assistant tests
+echo "[test] mypy" >&2
+"$VENV/bin/mypy" assistant
+echo "[test] pytest" >&2
+"$VENV/bin/python" -m pytest "$@"
