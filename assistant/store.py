@@ -1,0 +1,284 @@
+"""The paper library in Chroma: a papers collection and a chunks collection, written paper-whole.
+
+Write order is what keeps the library whole: a paper's chunks are written first and its paper
+record last, so a paper exists only once all of its chunks do. Chunks without a paper record
+(left by a killed ingest) are never shown and are swept by `repair()`; re-running the ingest
+writes the paper again under the same ids.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from assistant.embeddings import MINILM_NAME
+from assistant.errors import EmbeddingMismatchError, StoreError
+from assistant.settings import Settings
+from assistant.types import Chunk, LibraryStats, Paper
+
+SCHEMA_VERSION = 1
+
+
+def embedding_name(settings: Settings) -> str:
+    """The name of the configured embedding model, known without loading it."""
+    emb = settings.embedding
+    return MINILM_NAME if emb.provider == "minilm" else f"openai/{emb.openai_model}"
+
+
+def make_client(settings: Settings) -> Any:
+    """A Chroma client: embedded under the data dir, or HTTP when a server URL is configured."""
+    import chromadb
+
+    chroma_settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
+    url = settings.store.chroma_url
+    try:
+        if url:
+            parsed = urlparse(url if "://" in url else f"http://{url}")
+            if not parsed.hostname:
+                raise StoreError(f"invalid Chroma server URL '{url}'")
+            return chromadb.HttpClient(
+                host=parsed.hostname,
+                port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                ssl=parsed.scheme == "https",
+                settings=chroma_settings,
+            )
+        path = settings.data_dir / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except StoreError:
+        raise
+    except Exception as exc:  # chromadb raises many types; the user needs one line
+        where = url or str(settings.data_dir)
+        raise StoreError(f"cannot open the Chroma library at {where}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class ChunkMatch:
+    """A chunk returned by a dense query, with its cosine similarity."""
+
+    chunk_id: str
+    paper_id: str
+    text: str
+    similarity: float
+
+
+class Library:
+    """Papers and their chunks in Chroma; the embedding model is fixed per library."""
+
+    def __init__(self, settings: Settings, client: Any | None = None) -> None:
+        self.settings = settings
+        self.model_name = embedding_name(settings)
+        self._client = client if client is not None else make_client(settings)
+        self._lock = threading.RLock()
+        prefix = settings.store.collection_prefix
+        self._papers = self._collection(f"{prefix}-papers")
+        self._chunks = self._collection(f"{prefix}-chunks")
+        self._meta = self._collection(f"{prefix}-meta")
+        try:
+            self._max_batch = int(self._client.get_max_batch_size())
+        except Exception:  # older servers do not say; this is well under any limit
+            self._max_batch = 1000
+
+    @property
+    def where(self) -> str:
+        """Where the library lives, for messages."""
+        return self.settings.store.chroma_url or str(self.settings.data_dir)
+
+    def _collection(self, name: str) -> Any:
+        meta = {"hnsw:space": "cosine", "embedding_model": self.model_name, "schema": SCHEMA_VERSION}
+        try:
+            col = self._client.get_or_create_collection(name, embedding_function=None, metadata=meta)
+        except Exception as exc:
+            raise StoreError(f"cannot open collection '{name}' at {self.where}: {_first_line(exc)}") from None
+        built_with = (col.metadata or {}).get("embedding_model")
+        if built_with and built_with != self.model_name:
+            raise EmbeddingMismatchError(
+                f"the library at {self.where} was built with embedding model '{built_with}' but "
+                f"'{self.model_name}' is configured; switch back, or use another LITREVIEW_HOME "
+                "and ingest again"
+            )
+        return col
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def count(self) -> int:
+        """Number of papers."""
+        return int(self._papers.count())
+
+    def paper_ids(self) -> list[str]:
+        """All paper ids."""
+        return list(self._papers.get(include=[])["ids"])
+
+    def list_papers(self) -> list[Paper]:
+        """All papers, sorted by title."""
+        got = self._papers.get(include=["metadatas"])
+        papers = [Paper.model_validate_json(m["paper_json"]) for m in got["metadatas"]]
+        return sorted(papers, key=lambda p: p.title.casefold())
+
+    def get_papers(self, paper_ids: Sequence[str]) -> dict[str, Paper]:
+        """Papers by id (unknown ids are left out)."""
+        if not paper_ids:
+            return {}
+        got = self._papers.get(ids=list(dict.fromkeys(paper_ids)), include=["metadatas"])
+        return {
+            pid: Paper.model_validate_json(meta["paper_json"])
+            for pid, meta in zip(got["ids"], got["metadatas"], strict=True)
+        }
+
+    def paper_vectors(self, paper_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Each paper's unit-length vector (the mean of its chunks' vectors)."""
+        if not paper_ids:
+            return {}
+        got = self._papers.get(ids=list(paper_ids), include=["embeddings"])
+        return {pid: np.asarray(v, dtype=np.float32) for pid, v in zip(got["ids"], got["embeddings"], strict=True)}
+
+    def chunks_of(self, paper_id: str) -> list[Chunk]:
+        """A paper's chunks in order."""
+        got = self._chunks.get(where={"paper_id": paper_id}, include=["documents", "metadatas"])
+        chunks = [
+            Chunk(chunk_id=cid, paper_id=paper_id, index=int(m["index"]), n_chunks=int(m["n_chunks"]),
+                  title=str(m["title"]), text=doc)
+            for cid, doc, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
+        return sorted(chunks, key=lambda c: c.index)
+
+    def query_chunks(self, vector: Sequence[float], n: int) -> list[ChunkMatch]:
+        """The n chunks nearest to a query vector."""
+        total = int(self._chunks.count())
+        if total == 0:
+            return []
+        got = self._chunks.query(
+            query_embeddings=[list(vector)], n_results=min(n, total), include=["documents", "metadatas", "distances"]
+        )
+        return [
+            ChunkMatch(chunk_id=cid, paper_id=str(m["paper_id"]), text=doc, similarity=1.0 - float(d))
+            for cid, doc, m, d in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
+                                      strict=True)
+        ]
+
+    def fingerprint(self) -> str:
+        """Changes whenever papers are written or removed, by any process (keys the BM25 cache)."""
+        got = self._meta.get(ids=["generation"], include=["metadatas"])
+        generation = got["metadatas"][0]["value"] if got["ids"] else 0
+        return f"{generation}-{self.count()}"
+
+    def _bump_generation(self) -> None:
+        got = self._meta.get(ids=["generation"], include=["metadatas"])
+        generation = int(got["metadatas"][0]["value"]) + 1 if got["ids"] else 1
+        self._meta.upsert(ids=["generation"], embeddings=[[0.0, 0.0]], metadatas=[{"value": generation}])
+
+    def stats(self) -> LibraryStats:
+        """Counts of papers and chunks, per source file too."""
+        per_source: dict[str, int] = {}
+        for paper in self.list_papers():
+            for src in paper.sources:
+                per_source[src] = per_source.get(src, 0) + 1
+        return LibraryStats(
+            papers=self.count(),
+            chunks=int(self._chunks.count()),
+            data_dir=self.where,
+            backend="chroma-server" if self.settings.store.chroma_url else "chroma-embedded",
+            embedding_model=self.model_name,
+            sources=dict(sorted(per_source.items())),
+        )
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def add_papers(self, items: Sequence[tuple[Paper, Sequence[Chunk], np.ndarray]]) -> None:
+        """Write papers whole: stale chunks removed, all chunks written, then the paper records."""
+        if not items:
+            return
+        for paper, chunks, vectors in items:
+            if len(chunks) != len(vectors) or not chunks:
+                raise StoreError(f"paper {paper.paper_id}: {len(chunks)} chunks but {len(vectors)} vectors")
+        with self._lock:
+            ids = [p.paper_id for p, _, _ in items]
+            stale = self._chunks.get(where={"paper_id": {"$in": ids}}, include=[])["ids"]
+            if stale:
+                self._chunks.delete(ids=stale)
+            chunks = [c for _, cs, _ in items for c in cs]
+            metas = [_chunk_meta(p, c) for p, cs, _ in items for c in cs]
+            vectors = np.concatenate([np.asarray(v, dtype=np.float32) for _, _, v in items])
+            for start in range(0, len(chunks), self._max_batch):
+                end = start + self._max_batch
+                self._chunks.upsert(
+                    ids=[c.chunk_id for c in chunks[start:end]],
+                    embeddings=vectors[start:end],
+                    documents=[c.text for c in chunks[start:end]],
+                    metadatas=metas[start:end],
+                )
+            means = []
+            for _, _, v in items:
+                mean = np.asarray(v, dtype=np.float32).mean(axis=0)
+                means.append(mean / (float(np.linalg.norm(mean)) or 1.0))
+            self._write_records([p for p, _, _ in items], means)
+
+    def update_records(self, papers: Iterable[Paper]) -> None:
+        """Replace the metadata of papers already stored (their text and vectors stay)."""
+        papers = list(papers)
+        vectors = self.paper_vectors([p.paper_id for p in papers])
+        with self._lock:
+            self._write_records(papers, [vectors[p.paper_id] for p in papers])
+
+    def _write_records(self, papers: Sequence[Paper], vectors: Sequence[np.ndarray]) -> None:
+        self._papers.upsert(
+            ids=[p.paper_id for p in papers],
+            embeddings=np.stack(vectors).astype(np.float32),
+            documents=[p.abstract for p in papers],
+            metadatas=[_paper_meta(p) for p in papers],
+        )
+        self._bump_generation()
+
+    def delete_papers(self, paper_ids: Sequence[str]) -> int:
+        """Remove papers (record first, then chunks); returns how many existed."""
+        existing = list(self.get_papers(paper_ids))
+        with self._lock:
+            for pid in existing:
+                self._papers.delete(ids=[pid])
+                self._chunks.delete(where={"paper_id": pid})
+            self._bump_generation()
+        return len(existing)
+
+    def repair(self) -> int:
+        """Delete chunks whose paper record was never written; returns how many."""
+        known = set(self.paper_ids())
+        got = self._chunks.get(include=["metadatas"])
+        orphans = [cid for cid, m in zip(got["ids"], got["metadatas"], strict=True) if m["paper_id"] not in known]
+        with self._lock:
+            for start in range(0, len(orphans), 1000):
+                self._chunks.delete(ids=orphans[start : start + 1000])
+        return len(orphans)
+
+
+def _paper_meta(paper: Paper) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "paper_json": paper.model_dump_json(),
+        "title": paper.title,
+        "sources": json.dumps(list(paper.sources)),
+    }
+    if paper.year is not None:
+        meta["year"] = paper.year
+    return meta
+
+
+def _chunk_meta(paper: Paper, chunk: Chunk) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "paper_id": paper.paper_id,
+        "title": paper.title,
+        "index": chunk.index,
+        "n_chunks": chunk.n_chunks,
+    }
+    if paper.year is not None:
+        meta["year"] = paper.year
+    return meta

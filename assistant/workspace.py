@@ -1,0 +1,117 @@
+"""The one Python API the CLI, the app and the evals share: a library with its models."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from assistant.embeddings import NamedEmbeddings, get_embedder
+from assistant.errors import LitReviewError
+from assistant.ingest import Progress, ingest_paths, sample_dir
+from assistant.locking import write_lock
+from assistant.retrieval import Mode, Retriever
+from assistant.settings import Settings, load_settings
+from assistant.store import Library
+from assistant.types import IngestReport, LibraryStats, Paper, SearchHit
+
+MAX_QUERY_CHARS = 4000
+
+
+class Workspace:
+    """Settings, library, embedder and retriever, each made once and shared between threads."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or load_settings()
+        self._lock = threading.RLock()
+        self._library: Library | None = None
+        self._embedder: NamedEmbeddings | None = None
+        self._retriever: Retriever | None = None
+
+    @property
+    def library(self) -> Library:
+        """The Chroma library (opened on first use)."""
+        with self._lock:
+            if self._library is None:
+                self._library = Library(self.settings)
+            return self._library
+
+    @property
+    def embedder(self) -> NamedEmbeddings:
+        """The embedding model (loaded on first use)."""
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = get_embedder(self.settings.embedding)
+            return self._embedder
+
+    @property
+    def retriever(self) -> Retriever:
+        """Hybrid search over the library."""
+        with self._lock:
+            if self._retriever is None:
+                self._retriever = Retriever(self.library, self.embedder, self.settings.retrieval)
+            return self._retriever
+
+    def ingest(
+        self,
+        paths: Iterable[Path],
+        progress: Progress | None = None,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> IngestReport:
+        """Add papers from files and folders."""
+        return ingest_paths(list(paths), self.library, self.embedder, self.settings, progress, on_wait)
+
+    def ingest_sample(self, progress: Progress | None = None) -> IngestReport:
+        """Add the bundled sample library."""
+        return self.ingest([sample_dir()], progress)
+
+    def search(self, query: str, k: int | None = None, mode: Mode | None = None) -> list[SearchHit]:
+        """Ranked papers for a query."""
+        return self.retriever.search(check_query(query), k, mode)
+
+    def papers(self) -> list[Paper]:
+        """Every paper in the library, by title."""
+        return self.library.list_papers()
+
+    def get_papers(self, paper_ids: Sequence[str]) -> dict[str, Paper]:
+        """Papers by id."""
+        return self.library.get_papers(paper_ids)
+
+    def resolve_papers(self, refs: Sequence[str]) -> list[Paper]:
+        """Papers named by id or by (part of) title; an unknown or ambiguous name is an error."""
+        papers = self.papers()
+        by_id = {p.paper_id: p for p in papers}
+        out: list[Paper] = []
+        for ref in refs:
+            if ref in by_id:
+                out.append(by_id[ref])
+                continue
+            needle = ref.casefold().strip()
+            exact = [p for p in papers if p.title.casefold() == needle]
+            found = exact or [p for p in papers if needle and needle in p.title.casefold()]
+            if not found:
+                raise LitReviewError(f"no paper in the library matches '{ref}'")
+            if len(found) > 1:
+                names = "; ".join(p.title for p in found[:3])
+                raise LitReviewError(f"'{ref}' matches {len(found)} papers ({names}…); use a paper id")
+            out.append(found[0])
+        return list({p.paper_id: p for p in out}.values())
+
+    def delete(self, paper_ids: Sequence[str]) -> int:
+        """Remove papers from the library; returns how many were removed."""
+        with write_lock(self.settings):
+            return self.library.delete_papers(paper_ids)
+
+    def stats(self) -> LibraryStats:
+        """Counts and where the library lives."""
+        return self.library.stats()
+
+
+def check_query(query: str) -> str:
+    """A query fit to search: not empty, not absurdly long."""
+    query = " ".join(query.split())
+    if not query:
+        raise LitReviewError("the query is empty")
+    if len(query) > MAX_QUERY_CHARS:
+        raise LitReviewError(f"the query is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}")
+    return query
