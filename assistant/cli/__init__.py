@@ -1,0 +1,41 @@
+"""The `litreview` command: thin commands over assistant.workspace; errors become one line."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from assistant.cli.common import app, err
+from assistant.errors import LitReviewError
+
+# Importing the command modules registers their commands on `app`.
+from assistant.cli import library as _library  # noqa: F401  isort: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run a command; turn every failure into one line on stderr and an exit code."""
+    try:
+        app(args=argv, prog_name="litreview")  # usage errors: Typer prints them and exits 2
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    except LitReviewError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+        return 1
+    except Exception as exc:
+        if os.environ.get("LITREVIEW_DEBUG"):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        err.print(
+            f"[red]error:[/red] unexpected {type(exc).__name__}: {first} "
+            "(run with LITREVIEW_DEBUG=1 to see the traceback)",
+            highlight=False,
+        )
+        return 1
+    return 0
+
+
+__all__ = ["app", "main", "typer"]
