@@ -1,0 +1,1 @@
+"""Scripted evaluation: datasets, metrics and reports."""
