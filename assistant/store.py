@@ -96,7 +96,9 @@ class Library:
         return self.settings.store.chroma_url or str(self.settings.data_dir)
 
     def _collection(self, name: str) -> Any:
-        meta = {"hnsw:space": "cosine", "embedding_model": self.model_name, "schema": SCHEMA_VERSION}
+        # a wide search beam keeps the approximate HNSW search close to exact at these sizes
+        meta = {"hnsw:space": "cosine", "hnsw:search_ef": 200, "hnsw:construction_ef": 200,
+                "embedding_model": self.model_name, "schema": SCHEMA_VERSION}
         try:
             col = self._client.get_or_create_collection(name, embedding_function=None, metadata=meta)
         except Exception as exc:

@@ -7,7 +7,7 @@ Exits non-zero if any check fails.
 import glob, json, os, re, sys
 from collections import Counter
 
-CORPUS = sys.argv[1] if len(sys.argv) > 1 else '/work/shared/corpus/*.txt'
+CORPUS = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'assistant', 'data', 'sample', '*.txt')
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 HEADER = {'new', 'Get trending papers in your email inbox!', 'Subscribe', 'Daily Papers',
