@@ -53,8 +53,12 @@ class BM25Index:
         return len(self.paper_ids)
 
     def ideal_score(self, query: str) -> float:
-        """The score of an average-length paper holding each query term once: sum of idf."""
-        return sum(self._idf.get(t, 0.0) for t in query_terms(query))
+        """The score of an average-length paper holding each query term once.
+
+        bm25s's default (Lucene) form scores a term idf * tf / (tf + k1 * length_norm), which is
+        idf / (1 + k1) for tf = 1 at average length.
+        """
+        return sum(self._idf.get(t, 0.0) for t in query_terms(query)) / (1.0 + self._model.k1)
 
     def search(self, query: str, n: int) -> list[tuple[str, float]]:
         """The n best papers for the query with positive BM25 scores."""

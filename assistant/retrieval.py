@@ -3,7 +3,7 @@
 Plain reciprocal-rank fusion treats a BM25 list of near-random matches (a plain-language query
 that shares no distinctive words with the paper) as strongly as a perfect word-for-word match.
 The `hybrid` mode instead adds BM25 evidence on an absolute scale: the BM25 score divided by the
-score a document would get for holding every query term once (the sum of the query terms' idf).
+score an average-length document would get for holding every query term once.
 A paraphrase query matches a small fraction of that and barely moves the dense ranking; a
 verbatim phrase matches nearly all of it and lifts its paper to the top. Figures: README.
 """
@@ -120,7 +120,7 @@ def _score(pool: list[Candidate], mode: Mode, bm25_weight: float) -> None:
         floor = min((c.dense for c in pool if c.dense is not None), default=0.0)
         for c in pool:
             dense = c.dense if c.dense is not None else floor  # not among the dense candidates
-            c.score = dense + bm25_weight * min(c.bm25_frac, 1.5)
+            c.score = dense + bm25_weight * min(c.bm25_frac, 3.0)
 
 
 def _ranks(pool: Sequence[Candidate], key: Callable[[Candidate], float | None]) -> dict[str, int]:

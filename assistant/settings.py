@@ -52,7 +52,7 @@ class RetrievalSettings(BaseModel):
     k: int = Field(default=5, ge=1, le=200)
     mode: Literal["hybrid", "dense", "bm25", "rrf"] = "hybrid"
     candidates: int = Field(default=50, ge=5, le=2000)
-    bm25_weight: float = Field(default=0.35, ge=0.0, le=5.0)
+    bm25_weight: float = Field(default=0.14, ge=0.0, le=5.0)
 
 
 class LLMSettings(BaseModel):

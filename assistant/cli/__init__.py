@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import typer
+from rich.markup import escape
 
 from assistant.cli.common import app, err
 from assistant.errors import LitReviewError
@@ -23,14 +24,14 @@ def main(argv: list[str] | None = None) -> int:
         err.print("interrupted")
         return 130
     except LitReviewError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, markup=True)
         return 1
     except Exception as exc:
         if os.environ.get("LITREVIEW_DEBUG"):
             raise
         first = (str(exc).strip().splitlines() or [""])[0][:300]
         err.print(
-            f"[red]error:[/red] unexpected {type(exc).__name__}: {first} "
+            f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(first)} "
             "(run with LITREVIEW_DEBUG=1 to see the traceback)",
             highlight=False,
         )

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from assistant.cli.common import app, err, finish, out, print_json, print_json_line, progress_bar, workspace
@@ -30,7 +31,7 @@ def ingest(
         raise LitReviewError("nothing to ingest: give files or folders, or --sample")
     ws = workspace()
     with progress_bar(not as_json) as progress:
-        report = ws.ingest(targets, progress=progress, on_wait=lambda msg: err.print(msg))
+        report = ws.ingest(targets, progress=progress, on_wait=lambda msg: err.print(msg, markup=False))
     if as_json:
         print_json({**report.model_dump(mode="json"), "papers_found": report.papers_found})
     else:
@@ -41,7 +42,7 @@ def ingest(
 def _print_report(report: IngestReport, ws: Workspace) -> None:
     for f in report.files:
         for problem in f.problems:
-            err.print(f"[yellow]skipped[/yellow] {f.path}: {problem}", highlight=False)
+            err.print(f"[yellow]skipped[/yellow] {escape(f.path)}: {escape(problem)}", highlight=False)
     ok = sum(1 for f in report.files if f.status != "failed")
     line = (
         f"read {ok} of {len(report.files)} files: {report.papers_found} papers found, "
@@ -78,8 +79,8 @@ def search(
         out.print("no papers found" if ws.library.count() else "the library is empty: run `litreview ingest`")
         return
     for hit in hits:
-        out.print(f"[bold]{hit.rank}. {hit.title}[/bold]  [dim]{hit.paper_id} · score {hit.score:.3f}[/dim]")
-        out.print(f"   {hit.snippet}", highlight=False)
+        out.print(f"[bold]{hit.rank}. {escape(hit.title)}[/bold]  [dim]{hit.paper_id} · score {hit.score:.3f}[/dim]")
+        out.print(f"   {hit.snippet}", highlight=False, markup=False)
 
 
 def _search_batch(ws: Workspace, path: Path, k: int, mode: str) -> bool:
@@ -87,6 +88,7 @@ def _search_batch(ws: Workspace, path: Path, k: int, mode: str) -> bool:
     for n, line in enumerate(_read_lines(path), start=1):
         if not line.strip():
             continue
+        item: Any = None
         try:
             item = json.loads(line)
             if not isinstance(item, dict) or not isinstance(item.get("query"), str):
@@ -95,8 +97,9 @@ def _search_batch(ws: Workspace, path: Path, k: int, mode: str) -> bool:
             print_json_line({"id": item.get("id", n), "results": hits})
         except (ValueError, LitReviewError) as exc:
             failed = True
-            err.print(f"{path}:{n}: {exc}", highlight=False)
-            print_json_line({"id": n, "error": str(exc), "results": []})
+            err.print(f"{path}:{n}: {exc}", highlight=False, markup=False)
+            qid = item.get("id", n) if isinstance(item, dict) else n  # keep the query's own id
+            print_json_line({"id": qid, "error": str(exc), "results": []})
     return failed
 
 
@@ -116,7 +119,7 @@ def papers(as_json: JsonFlag = False) -> None:
         return
     table = Table("paper_id", "title", "year", "sources", box=None, pad_edge=False)
     for p in items:
-        table.add_row(p.paper_id, p.title, str(p.year or ""), ", ".join(p.sources))
+        table.add_row(p.paper_id, escape(p.title), str(p.year or ""), escape(", ".join(p.sources)))
     out.print(table)
     out.print(f"{len(items)} papers", highlight=False)
 
@@ -133,9 +136,9 @@ def stats(as_json: JsonFlag = False) -> None:
         ("store", st.backend), ("embedding model", st.embedding_model),
     ]
     for key, value in rows:
-        out.print(f"{key:<16} {value}", highlight=False)
+        out.print(f"{key:<16} {value}", highlight=False, markup=False)
     for src, n in st.sources.items():
-        out.print(f"  {n:>5}  {src}", highlight=False)
+        out.print(f"  {n:>5}  {src}", highlight=False, markup=False)
 
 
 @app.command()

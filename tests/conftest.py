@@ -1,0 +1,120 @@
+"""Shared fixtures: a private LITREVIEW_HOME per test, the sample library embedded once per session.
+
+Embedding the sample library takes about 30 s on two cores, so it is ingested once into a
+session directory and every test that needs it gets a private copy of that directory (an
+embedded Chroma library is plain files; a copy opens as an independent library).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from assistant.embeddings import NamedEmbeddings, get_embedder
+from assistant.ingest import sample_dir
+from assistant.settings import HOME_ENV, EmbeddingSettings, load_settings
+from assistant.sources.listing import parse_listing
+from assistant.types import IngestReport, Paper
+from assistant.workspace import Workspace
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SAMPLE_DIR = sample_dir()
+SAMPLE_FILES = sorted(SAMPLE_DIR.glob("*.txt"))
+SMALL_SOURCE = SAMPLE_DIR / "004_ee41d076663f383d.txt"  # the bare title + abstract layout
+SMALL_COUNT = 5
+
+
+def _load_make_pdfs() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("litreview_make_pdfs", FIXTURES / "make_pdfs.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+make_paper_pdf: Callable[..., Path] = _load_make_pdfs().make_paper_pdf
+
+
+def _clear_litreview_env(mp: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("LITREVIEW_"):
+            mp.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def litreview_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, not yet created LITREVIEW_HOME; no other LITREVIEW_* variable leaks in."""
+    _clear_litreview_env(monkeypatch)
+    home = tmp_path / "home"
+    monkeypatch.setenv(HOME_ENV, str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def embedder() -> NamedEmbeddings:
+    """The real MiniLM model (get_embedder keeps one per process)."""
+    return get_embedder(EmbeddingSettings())
+
+
+@dataclass(frozen=True)
+class SampleBuild:
+    """The sample library as ingested once: its home directory, the ingest report, the papers."""
+
+    home: Path
+    report: IngestReport
+    papers: tuple[Paper, ...]
+
+
+@pytest.fixture(scope="session")
+def sample_build(tmp_path_factory: pytest.TempPathFactory) -> SampleBuild:
+    home = tmp_path_factory.mktemp("sample") / "home"
+    with pytest.MonkeyPatch.context() as mp:
+        _clear_litreview_env(mp)
+        mp.setenv(HOME_ENV, str(home))
+        ws = Workspace(load_settings())
+        report = ws.ingest_sample()
+        papers = tuple(ws.papers())
+    return SampleBuild(home=home, report=report, papers=papers)
+
+
+@pytest.fixture
+def sample_ws(sample_build: SampleBuild, litreview_home: Path) -> Workspace:
+    """A workspace over a private copy of the embedded sample library (at LITREVIEW_HOME)."""
+    shutil.copytree(sample_build.home, litreview_home)
+    return Workspace(load_settings())
+
+
+@pytest.fixture(scope="session")
+def small_papers() -> list[Paper]:
+    """A handful of real papers from the sample library."""
+    return parse_listing(SMALL_SOURCE).papers[:SMALL_COUNT]
+
+
+def write_listing(path: Path, papers: Sequence[Paper]) -> Path:
+    """Write papers as a bare title + abstract listing."""
+    path.write_text("".join(f"{p.title}\n\n{p.abstract}\n\n" for p in papers), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def small_ws(tmp_path: Path, small_papers: list[Paper]) -> Workspace:
+    """A workspace at LITREVIEW_HOME holding only the small papers."""
+    ws = Workspace(load_settings())
+    report = ws.ingest([write_listing(tmp_path / "small.txt", small_papers)])
+    assert (report.new, report.failed) == (SMALL_COUNT, False)
+    return ws
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> Path:
+    """A directory for input files, apart from LITREVIEW_HOME."""
+    path = tmp_path / "inputs"
+    path.mkdir()
+    return path

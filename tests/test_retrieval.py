@@ -1,0 +1,103 @@
+"""Search over the sample library in every mode: ranking, scores, snippets, limits and errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.errors import LitReviewError
+from assistant.text import split_sentences
+from assistant.types import SearchHit
+from assistant.workspace import Workspace
+
+MODES = ("hybrid", "dense", "bm25", "rrf")
+QUERY = "how can a small model learn to call external tools"
+
+
+def check_hits(ws: Workspace, hits: list[SearchHit], k: int) -> None:
+    assert len(hits) == k
+    assert [h.rank for h in hits] == list(range(1, k + 1))
+    assert len({h.paper_id for h in hits}) == k
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    papers = ws.get_papers([h.paper_id for h in hits])
+    for h in hits:
+        paper = papers[h.paper_id]
+        assert h.title == paper.title and h.year == paper.year
+        assert h.snippet and len(h.snippet) <= 300
+        assert h.snippet.removesuffix("…") in paper.abstract
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_mode_ranks_papers(sample_ws: Workspace, mode: str) -> None:
+    hits = sample_ws.search(QUERY, k=5, mode=mode)  # type: ignore[arg-type]
+    check_hits(sample_ws, hits, 5)
+    if mode in ("dense", "hybrid"):
+        assert all(h.dense_score is not None and -1.0 <= h.dense_score <= 1.0 for h in hits)
+    if mode == "dense":
+        assert [h.score for h in hits] == [h.dense_score for h in hits]
+    if mode == "bm25":
+        assert all(h.bm25_score is not None and h.bm25_score > 0 and h.dense_score is None for h in hits)
+        assert [h.score for h in hits] == [h.bm25_score for h in hits]
+    tool_papers = [h for h in hits if "tool" in h.title.casefold()]
+    assert tool_papers, [h.title for h in hits]
+
+
+def test_verbatim_sentences_put_their_paper_first(sample_ws: Workspace) -> None:
+    papers = sample_ws.papers()
+    chosen = papers[::12]  # a fixed spread over the library: the longest sentence of each abstract
+    assert len(chosen) >= 20
+    for paper in chosen:
+        sentence = max(split_sentences(paper.abstract), key=len)
+        for mode in ("bm25", "hybrid"):
+            hits = sample_ws.search(sentence, k=3, mode=mode)  # type: ignore[arg-type]
+            assert hits[0].paper_id == paper.paper_id, (mode, sentence, [h.title for h in hits])
+        bm25_hit = sample_ws.search(sentence, k=1, mode="bm25")[0]
+        assert sentence.startswith(bm25_hit.snippet.removesuffix("…"))  # the matching sentence is the snippet
+
+
+def test_query_variants_that_mean_the_same(sample_ws: Workspace) -> None:
+    a = sample_ws.search(QUERY, k=5)
+    b = sample_ws.search(f"  {QUERY.upper()}\n\t ", k=5)
+    assert [h.paper_id for h in a] == [h.paper_id for h in b]
+
+
+@pytest.mark.parametrize("k", [1, 3, 17, 60])
+def test_k_is_respected(sample_ws: Workspace, k: int) -> None:
+    check_hits(sample_ws, sample_ws.search(QUERY, k=k, mode="hybrid"), k)
+
+
+def test_default_k_and_mode_come_from_settings(sample_ws: Workspace) -> None:
+    settings = sample_ws.settings.with_overrides(retrieval={"k": 7, "mode": "bm25"})
+    hits = Workspace(settings).search(QUERY)
+    assert len(hits) == 7 and all(h.dense_score is None for h in hits)
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\n\t  \n"])
+def test_empty_query_is_an_error(sample_ws: Workspace, query: str) -> None:
+    with pytest.raises(LitReviewError, match="empty"):
+        sample_ws.search(query)
+
+
+def test_huge_query_is_a_clear_error(sample_ws: Workspace) -> None:
+    with pytest.raises(LitReviewError, match=r"50000 characters long; the limit is \d+"):
+        sample_ws.search("x" * 50_000)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_search_on_an_empty_library(mode: str) -> None:
+    ws = Workspace()
+    assert ws.search(QUERY, mode=mode) == []  # type: ignore[arg-type]
+    assert ws.library.count() == 0
+
+
+def test_a_query_matching_no_word_in_bm25_mode(sample_ws: Workspace) -> None:
+    assert sample_ws.search("qwxzv plmkj", mode="bm25") == []
+    assert len(sample_ws.search("qwxzv plmkj", k=3, mode="dense")) == 3
+
+
+def test_search_follows_library_changes(sample_ws: Workspace) -> None:
+    top = sample_ws.search(QUERY, k=1, mode="bm25")[0]
+    assert sample_ws.delete([top.paper_id]) == 1
+    for mode in MODES:
+        hits = sample_ws.search(QUERY, k=10, mode=mode)  # type: ignore[arg-type]
+        assert top.paper_id not in {h.paper_id for h in hits}
