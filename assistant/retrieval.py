@@ -20,6 +20,7 @@ from assistant.embeddings import NamedEmbeddings
 from assistant.lexical import BM25Index
 from assistant.settings import RetrievalSettings
 from assistant.store import ChunkMatch, Library
+from assistant.text import quick_sentences
 from assistant.types import Paper, SearchHit
 
 Mode = Literal["hybrid", "dense", "bm25", "rrf"]
@@ -131,10 +132,8 @@ def _ranks(pool: Sequence[Candidate], key: Callable[[Candidate], float | None]) 
 
 def snippet(query: str, cand: Candidate, paper: Paper, limit: int = 300) -> str:
     """The sentence of the paper that best matches the query, cut to `limit` characters."""
-    from assistant.text import split_sentences
-
     text = max(cand.chunks, key=lambda m: m.similarity).text if cand.chunks else paper.abstract
-    sentences = split_sentences(text) or (text,)
+    sentences = quick_sentences(text) or [text]
     words = {w.casefold() for w in _WORD.findall(query)}
     best = max(sentences, key=lambda s: (len(words & {w.casefold() for w in _WORD.findall(s)}), -sentences.index(s)))
     return best if len(best) <= limit else best[: limit - 1].rstrip() + "…"
