@@ -39,7 +39,8 @@ def _load_make_pdfs() -> ModuleType:
     return module
 
 
-make_paper_pdf: Callable[..., Path] = _load_make_pdfs().make_paper_pdf
+make_pdfs = _load_make_pdfs()  # tests/fixtures is not a package; the generator is loaded by path
+make_paper_pdf: Callable[..., Path] = make_pdfs.make_paper_pdf
 
 
 def _clear_litreview_env(mp: pytest.MonkeyPatch) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from conftest import FIXTURES, make_pdfs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +18,6 @@ from assistant.sources.base import MAX_ABSTRACT_CHARS, ParsedFile
 from assistant.sources.tabular import flip_name, split_authors
 from assistant.types import Paper
 
-FIXTURES = Path(__file__).parent / "fixtures"
 ABSTRACT = (
     "We propose sparse mixture adapters, a parameter-efficient fine-tuning method that routes "
     "each token to a small subset of low-rank experts. Across 40 languages our method matches "
@@ -28,15 +26,6 @@ ABSTRACT = (
 TITLE = "Sparse Mixture Adapters for Efficient Multilingual Fine-Tuning of Large Language Models"
 
 
-def _load_make_pdfs() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("litreview_make_pdfs", FIXTURES / "make_pdfs.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-make_pdfs = _load_make_pdfs()
 make_paper_pdf: Callable[..., Path] = make_pdfs.make_paper_pdf
 make_blank_pdf: Callable[[Path], Path] = make_pdfs.make_blank_pdf
 
