@@ -38,6 +38,7 @@ class Candidate:
     bm25_frac: float = 0.0
     chunks: list[ChunkMatch] = field(default_factory=list)
     score: float = 0.0
+    paper: Paper | None = None  # the stored record, filled in by rank()
 
 
 class Retriever:
@@ -65,20 +66,19 @@ class Retriever:
         k = k or self.settings.k
         mode = mode or self.settings.mode
         ranked = self.rank(query, mode, max(k, self.settings.candidates))[:k]
-        papers = self.library.get_papers([c.paper_id for c in ranked])
         return [
             SearchHit(
                 rank=i + 1,
                 paper_id=c.paper_id,
-                title=papers[c.paper_id].title,
+                title=c.paper.title,
                 score=round(c.score, 6),
-                snippet=snippet(query, c, papers[c.paper_id]),
+                snippet=snippet(query, c, c.paper),
                 dense_score=None if c.dense is None else round(c.dense, 6),
                 bm25_score=None if c.bm25 is None else round(c.bm25, 6),
-                year=papers[c.paper_id].year,
+                year=c.paper.year,
             )
             for i, c in enumerate(ranked)
-            if c.paper_id in papers
+            if c.paper is not None
         ]
 
     def rank(self, query: str, mode: Mode, n: int) -> list[Candidate]:
@@ -98,8 +98,10 @@ class Retriever:
                 c = cands.setdefault(pid, Candidate(pid))
                 c.bm25 = s
                 c.bm25_frac = s / ideal if ideal > 0 else 0.0
-        known = set(self.library.get_papers(list(cands)))
-        pool = [c for c in cands.values() if c.paper_id in known]
+        papers = self.library.get_papers(list(cands))  # one read: drops unfinished papers, feeds the hits
+        pool = [c for c in cands.values() if c.paper_id in papers]
+        for c in pool:
+            c.paper = papers[c.paper_id]
         _score(pool, mode, self.settings.bm25_weight)
         pool.sort(key=lambda c: (-c.score, c.paper_id))
         return pool[:n]
