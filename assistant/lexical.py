@@ -60,6 +60,10 @@ class BM25Index:
         """
         return sum(self._idf.get(t, 0.0) for t in query_terms(query)) / (1.0 + self._model.k1)
 
+    def idf(self, term: str) -> float | None:
+        """The idf of an index term (stemmed), or None when no paper holds it."""
+        return self._idf.get(term)
+
     def search(self, query: str, n: int) -> list[tuple[str, float]]:
         """The n best papers for the query with positive BM25 scores."""
         known = [t for t in query_terms(query) if t in self._idf]

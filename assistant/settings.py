@@ -69,6 +69,22 @@ class LLMSettings(BaseModel):
     context_tokens: int = Field(default=4096, ge=512, le=131072)
 
 
+class AnswerSettings(BaseModel):
+    """How answers are grounded: the abstention gate, evidence and the support check."""
+
+    # Refuse when top hybrid score + best paper's query coverage falls below this (calibrated on
+    # evals/qa_dev.jsonl: see docs/qa.md).
+    min_strength: float = Field(default=1.40, ge=0.0, le=10.0)
+    evidence_sentences: int = Field(default=3, ge=1, le=20)  # sentences in an extractive answer
+    evidence_margin: float = Field(default=0.15, ge=0.0, le=2.0)  # within this of the best one
+    context: Literal["auto", "evidence", "abstracts"] = "auto"  # auto: evidence for local, abstracts else
+    sentences_per_source: int = Field(default=1, ge=1, le=20)  # when context is "evidence" (local: speed)
+    local_source_tokens: int = Field(default=300, ge=50, le=100000)  # keeps the local first token near 1 s
+    min_overlap: float = Field(default=0.75, ge=0.0, le=1.0)
+    min_similarity: float = Field(default=0.6, ge=-1.0, le=1.0)
+    min_overlap_paraphrase: float = Field(default=0.5, ge=0.0, le=1.0)
+
+
 class Settings(BaseSettings):
     """All of litreview's settings in one place."""
 
@@ -82,6 +98,7 @@ class Settings(BaseSettings):
     chunking: ChunkSettings = ChunkSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     llm: LLMSettings = LLMSettings()
+    answer: AnswerSettings = AnswerSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -108,3 +108,84 @@ class LibraryStats(BaseModel):
     backend: str
     embedding_model: str
     sources: dict[str, int] = Field(default_factory=dict)
+
+
+class Source(BaseModel):
+    """A numbered paper put before the model: what an answer may cite."""
+
+    n: int
+    paper_id: str
+    title: str
+    year: int | None = None
+    text: str  # what the model was shown: evidence sentences or the abstract
+    score: float = 0.0
+
+
+class Citation(BaseModel):
+    """A source an answer cites, resolved in code to a paper of the library."""
+
+    n: int
+    paper_id: str
+    title: str
+
+
+class SentenceCheck(BaseModel):
+    """The support check's verdict on one sentence of an answer."""
+
+    text: str
+    cites: list[int] = Field(default_factory=list)
+    supported: bool
+    similarity: float = 0.0  # best cosine to a sentence of a cited source
+    overlap: float = 0.0  # share of the sentence's content terms found in the cited sources
+    reason: str = ""  # why it failed, when it failed
+
+
+class Timings(BaseModel):
+    """Seconds spent on each step of an answer."""
+
+    retrieval_s: float = 0.0
+    first_token_s: float | None = None
+    generation_s: float = 0.0
+    total_s: float = 0.0
+
+
+class Usage(BaseModel):
+    """Tokens the model read and wrote, and the estimated price when known."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+
+
+AnswerMode = Literal["generated", "extractive", "fallback", "refused"]
+
+
+class Answer(BaseModel):
+    """A cited answer to a question about the library (or a refusal)."""
+
+    question: str
+    query: str  # the stand-alone query retrieval used (follow-ups rewritten)
+    answer: str
+    citations: list[Citation] = Field(default_factory=list)
+    refused: bool = False
+    refusal_reason: str | None = None
+    mode: AnswerMode = "extractive"
+    backend: str = "extractive"
+    model: str | None = None
+    contexts: list[Source] = Field(default_factory=list)
+    nearest: list[SearchHit] = Field(default_factory=list)  # shown when refusing
+    sentences: list[SentenceCheck] = Field(default_factory=list)
+    removed_citations: int = 0  # citations to anything outside the context, stripped
+    draft: str | None = None  # the model's text when it failed the support check
+    draft_sentences: list[SentenceCheck] = Field(default_factory=list)  # the verdicts that sank it
+    strength: float = 0.0  # retrieval strength the abstention gate compared with its threshold
+    timings: Timings = Field(default_factory=Timings)
+    usage: Usage = Field(default_factory=Usage)
+
+
+class Turn(BaseModel):
+    """One question and answer of a chat, kept as history for follow-ups."""
+
+    question: str
+    query: str
+    answer: str

@@ -6,14 +6,17 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from assistant.chain import Answerer, TokenSink
 from assistant.embeddings import NamedEmbeddings, get_embedder
 from assistant.errors import LitReviewError
+from assistant.evidence import EvidencePicker
 from assistant.ingest import Progress, ingest_paths, sample_dir
+from assistant.llm.backends import Backend, make_backend
 from assistant.locking import write_lock
 from assistant.retrieval import Mode, Retriever
-from assistant.settings import Settings, load_settings
+from assistant.settings import LLMSettings, Settings, load_settings
 from assistant.store import Library
-from assistant.types import IngestReport, LibraryStats, Paper, SearchHit
+from assistant.types import Answer, IngestReport, LibraryStats, Paper, SearchHit, Turn
 
 MAX_QUERY_CHARS = 4000
 
@@ -27,6 +30,8 @@ class Workspace:
         self._library: Library | None = None
         self._embedder: NamedEmbeddings | None = None
         self._retriever: Retriever | None = None
+        self._picker: EvidencePicker | None = None
+        self._backends: dict[str, Backend] = {}
 
     @property
     def library(self) -> Library:
@@ -51,6 +56,34 @@ class Workspace:
             if self._retriever is None:
                 self._retriever = Retriever(self.library, self.embedder, self.settings.retrieval)
             return self._retriever
+
+    @property
+    def picker(self) -> EvidencePicker:
+        """Sentence-level evidence selection (sentence vectors cached per paper)."""
+        with self._lock:
+            if self._picker is None:
+                self._picker = EvidencePicker(self.embedder)
+            return self._picker
+
+    def backend(self, llm: LLMSettings | None = None) -> Backend:
+        """The answer back-end for these LLM settings (the workspace's own by default), made once."""
+        llm = llm or self.settings.llm
+        key = llm.model_dump_json()
+        with self._lock:
+            if key not in self._backends:
+                self._backends[key] = make_backend(llm)
+            return self._backends[key]
+
+    def answerer(self, llm: LLMSettings | None = None) -> Answerer:
+        """A question answerer over this library with the given (or configured) back-end."""
+        return Answerer(self.retriever, self.embedder, self.picker, self.backend(llm), self.settings)
+
+    def ask(
+        self, question: str, history: Sequence[Turn] = (), k: int | None = None,
+        on_token: TokenSink | None = None, llm: LLMSettings | None = None,
+    ) -> Answer:
+        """A cited answer to a question about the library, or a refusal naming the nearest papers."""
+        return self.answerer(llm).ask(check_query(question), history, k, on_token)
 
     def ingest(
         self,

@@ -12,6 +12,7 @@ from assistant.errors import LitReviewError
 
 # Importing the command modules registers their commands on `app`.
 from assistant.cli import library as _library  # noqa: F401  isort: skip
+from assistant.cli import qa as _qa  # noqa: F401  isort: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,220 @@
+"""The answer chain: question → stand-alone query → hybrid retrieval → abstention gate → evidence →
+numbered sources → LLM (streamed) → citations resolved in code → support check → a typed Answer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+
+from langchain_core.messages import BaseMessage
+
+from assistant.citations import resolve_citations, to_citations
+from assistant.condense import standalone_query
+from assistant.context import PROMPT_OVERHEAD_TOKENS, Packing, build_sources, extractive_answer, render_sources
+from assistant.embeddings import NamedEmbeddings
+from assistant.errors import LitReviewError
+from assistant.evidence import EvidencePicker, Sentence, TermWeights, paper_coverage
+from assistant.llm.backends import Backend
+from assistant.prompts import load_prompt
+from assistant.retrieval import Candidate, Retriever, snippet
+from assistant.settings import Settings
+from assistant.support import SupportChecker
+from assistant.types import Answer, SearchHit, Source, Turn, Usage
+
+REFUSAL_MARK = "NOT_IN_LIBRARY"
+NOT_COVERED = "The library does not cover this question."
+LOCAL_MAX_TOKENS = 80  # enough for 150 characters and the citation
+TokenSink = Callable[[str], None]
+
+
+def local_grammar(n_sources: int) -> str:
+    """GBNF for the local model: NOT_IN_LIBRARY, or one sentence ending in a valid source number."""
+    cites = " | ".join(f'"{i}"' for i in range(1, n_sources + 1))
+    return "\n".join([
+        f'root ::= "{REFUSAL_MARK}" | sent',
+        r'sent ::= [A-Z0-9] chr{8,150} " [" cite "]."',
+        r'chr ::= [^\[\]\n.] | [0-9] "." [0-9]',  # a full stop only inside a number: one sentence
+        f"cite ::= {cites}",
+    ])
+
+
+class Answerer:
+    """Answers questions about one library with one back-end."""
+
+    def __init__(
+        self, retriever: Retriever, embedder: NamedEmbeddings, picker: EvidencePicker,
+        backend: Backend, settings: Settings,
+    ) -> None:
+        self.retriever = retriever
+        self.embedder = embedder
+        self.picker = picker
+        self.backend = backend
+        self.settings = settings
+
+    def ask(
+        self, question: str, history: Sequence[Turn] = (), k: int | None = None, on_token: TokenSink | None = None,
+    ) -> Answer:
+        """A cited answer, or a refusal listing the nearest papers."""
+        t0 = time.perf_counter()
+        query = standalone_query(question, history, self.backend)
+        k = k or self.settings.retrieval.k
+        ranked = self.retriever.rank(query, self.settings.retrieval.mode, max(k, self.settings.retrieval.candidates))
+        if not ranked and self.retriever.library.count() == 0:
+            raise LitReviewError("the library is empty: add papers first (litreview ingest --sample)")
+        top = ranked[:k]
+        weights = TermWeights(self.retriever.bm25())
+        papers = [c.paper for c in top if c.paper is not None]
+        coverage = max((paper_coverage(query, p, weights) for p in papers), default=0.0)
+        strength = (top[0].score if top else 0.0) + coverage
+        base = Answer(
+            question=question, query=query, answer="", backend=self.backend.provider,
+            model=None if self.backend.chat is None else self.backend.model_name, strength=round(strength, 4),
+        )
+        if strength < self.settings.answer.min_strength:
+            base.timings.retrieval_s = base.timings.total_s = time.perf_counter() - t0
+            return self._refuse(base, query, top, "no paper in the library matches the question well enough")
+        evidence = self.picker.rank(query, papers, weights)
+        base.timings.retrieval_s = time.perf_counter() - t0
+        checker = SupportChecker(self.embedder, weights, self.settings.answer)
+        if self.backend.chat is None:
+            return self._extractive(base, top, evidence, checker, t0, on_token)
+        return self._generate(base, top, evidence, checker, t0, on_token)
+
+    def _packing(self) -> Packing:
+        mode = self.settings.answer.context
+        if mode == "auto":
+            return "evidence" if self.backend.provider == "local" else "abstracts"
+        return mode
+
+    def _sources(self, top: Sequence[Candidate], evidence: Sequence[Sentence], packing: Packing) -> list[Source]:
+        budget = self.backend.context_tokens - self.backend.max_tokens - PROMPT_OVERHEAD_TOKENS
+        if self.backend.provider == "local":  # the 135M model reads ~300 tokens/s on 2 cores
+            budget = min(budget, self.settings.answer.local_source_tokens)
+        count = self.backend.count_tokens if packing != "abstracts" or self.backend.chat else _no_count
+        return build_sources(top, evidence, packing, self.settings.answer.sentences_per_source, budget, count)
+
+    def _extractive(
+        self, ans: Answer, top: Sequence[Candidate], evidence: Sequence[Sentence],
+        checker: SupportChecker, t0: float, on_token: TokenSink | None,
+    ) -> Answer:
+        ans.contexts = self._sources(top, evidence, "abstracts")
+        self._fill_extractive(ans, evidence, checker)
+        ans.mode = "extractive"
+        if on_token and ans.answer:
+            on_token(ans.answer)
+        ans.timings.first_token_s = ans.timings.total_s = time.perf_counter() - t0
+        return ans
+
+    def _fill_extractive(self, ans: Answer, evidence: Sequence[Sentence], checker: SupportChecker) -> None:
+        a = self.settings.answer
+        text = extractive_answer(evidence, ans.contexts, a.evidence_sentences, a.evidence_margin)
+        resolved = resolve_citations(text, ans.contexts)
+        ans.answer = resolved.text
+        ans.citations = to_citations(resolved.cited, ans.contexts)
+        ans.sentences = checker.check(resolved.text, ans.contexts)
+
+    def _generate(
+        self, ans: Answer, top: Sequence[Candidate], evidence: Sequence[Sentence],
+        checker: SupportChecker, t0: float, on_token: TokenSink | None,
+    ) -> Answer:
+        chat = self.backend.chat
+        if chat is None:
+            raise LitReviewError("the extractive back-end has no model to generate with")
+        local = self.backend.provider == "local"
+        ans.contexts = self._sources(top, evidence, self._packing())
+        if not ans.contexts:
+            return self._refuse(ans, ans.query, top, "no source fits the model's context window")
+        prompt = load_prompt("answer_local" if local else "answer")
+        values = {"question": ans.question, "sources": render_sources(ans.contexts)}
+        if not local:
+            values["n_sources"] = str(len(ans.contexts))
+        model = chat.bind(grammar=local_grammar(len(ans.contexts)), max_tokens=LOCAL_MAX_TOKENS) if local else chat
+        chain = prompt.template() | model
+        t_gen = time.perf_counter()
+        text, usage = "", Usage()
+        held = _Holdback(on_token)
+        with self.backend.errors():
+            for chunk in chain.stream(values):
+                piece = str(chunk.content)
+                if piece and ans.timings.first_token_s is None:
+                    ans.timings.first_token_s = time.perf_counter() - t0
+                text += piece
+                held.feed(piece)
+                _add_usage(usage, chunk)
+        held.close()
+        ans.timings.generation_s = time.perf_counter() - t_gen
+        usage.cost_usd = self.backend.cost(usage.prompt_tokens, usage.completion_tokens)
+        ans.usage = usage
+        if REFUSAL_MARK in text:
+            ans.timings.total_s = time.perf_counter() - t0
+            return self._refuse(ans, ans.query, top, "the model found no answer in the sources")
+        resolved = resolve_citations(text, ans.contexts)
+        ans.removed_citations = resolved.removed
+        checks = checker.check(resolved.text, ans.contexts)
+        if checks and all(c.supported for c in checks):
+            ans.answer, ans.sentences, ans.mode = resolved.text, checks, "generated"
+            ans.citations = to_citations(resolved.cited, ans.contexts)
+        else:
+            ans.draft, ans.draft_sentences = resolved.text, checks
+            self._fill_extractive(ans, evidence, checker)
+            ans.mode = "fallback"
+        ans.timings.total_s = time.perf_counter() - t0
+        return ans
+
+    def _refuse(self, ans: Answer, query: str, top: Sequence[Candidate], reason: str) -> Answer:
+        ans.refused, ans.mode, ans.refusal_reason = True, "refused", reason
+        ans.answer, ans.citations, ans.sentences = NOT_COVERED, [], []
+        ans.nearest = [
+            SearchHit(rank=i + 1, paper_id=c.paper_id, title=c.paper.title, score=round(c.score, 6),
+                      snippet=snippet(query, c, c.paper), year=c.paper.year)
+            for i, c in enumerate(top) if c.paper is not None
+        ]
+        return ans
+
+
+def _no_count(text: str) -> int:
+    return 0
+
+
+def _add_usage(usage: Usage, chunk: BaseMessage) -> None:
+    meta = getattr(chunk, "usage_metadata", None)
+    if meta:
+        usage.prompt_tokens += int(meta.get("input_tokens", 0))
+        usage.completion_tokens += int(meta.get("output_tokens", 0))
+
+
+class _Holdback:
+    """Passes tokens on, but holds back text that may turn out to be the refusal mark."""
+
+    def __init__(self, sink: TokenSink | None) -> None:
+        self.sink = sink
+        self.buffer = ""
+        self.released = False
+
+    def feed(self, piece: str) -> None:
+        if self.sink is None or not piece:
+            return
+        if self.released:
+            self.sink(piece)
+            return
+        self.buffer += piece
+        head = self.buffer.lstrip()
+        if len(head) >= len(REFUSAL_MARK) or not REFUSAL_MARK.startswith(head):
+            if REFUSAL_MARK not in head:
+                self.released = True
+                self.sink(self.buffer)
+            self.buffer = ""
+
+    def close(self) -> None:
+        if self.sink and not self.released and self.buffer and REFUSAL_MARK not in self.buffer:
+            self.sink(self.buffer)
+
+
+def iter_answers(answerer: Answerer, questions: Sequence[tuple[str, str]]) -> Iterator[tuple[str, Answer | str]]:
+    """(id, answer) for each (id, question); a question that fails gives (id, error line) and the rest go on."""
+    for qid, question in questions:
+        try:
+            yield qid, answerer.ask(question)
+        except LitReviewError as exc:
+            yield qid, str(exc)

@@ -1,0 +1,105 @@
+"""Citation markers in model text: parsed, checked against the numbered sources, resolved in code.
+
+The model may only cite the numbers of the sources it was shown. Any other number, and any link
+that none of the sources holds, is removed from the text and counted; it is never shown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.types import Citation, Source
+
+_ITEM = r"(?:source|src|ref|doc)?\s*#?\s*\d+(?:\s*[-–]\s*\d+)?"
+CITE = re.compile(rf"\[\s*{_ITEM}(?:\s*[,;]\s*{_ITEM})*\s*\]", re.IGNORECASE)
+_NUM_RANGE = re.compile(r"(\d+)(?:\s*[-–]\s*(\d+))?")
+_URL = re.compile(r"\(?\bhttps?://[^\s)\]]+\)?|\bwww\.[^\s)\]]+")
+_MD_LINK = re.compile(r"\[([^\]\n]{1,200})\]\((?:https?://|www\.)[^)\s]+\)")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
+MAX_RANGE = 20
+
+
+def marker_numbers(marker: str) -> list[int]:
+    """The source numbers in one citation marker, ranges expanded ("[1-3]" → 1, 2, 3)."""
+    out: list[int] = []
+    for a, b in _NUM_RANGE.findall(marker):
+        lo = int(a)
+        hi = int(b) if b else lo
+        if hi < lo or hi - lo > MAX_RANGE:
+            hi = lo
+        out.extend(range(lo, hi + 1))
+    return out
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Model text with only valid citations left, and how many were removed."""
+
+    text: str
+    cited: tuple[int, ...]  # valid source numbers in order of first appearance
+    removed: int
+
+
+def resolve_citations(text: str, sources: Sequence[Source]) -> Resolved:
+    """Keep citations to the given sources (rewritten as "[1, 2]"); strip and count the rest."""
+    valid = {s.n for s in sources}
+    known_text = "\n".join(s.text for s in sources)
+    removed = 0
+    cited: list[int] = []
+
+    def fix_marker(match: re.Match[str]) -> str:
+        nonlocal removed
+        nums = list(dict.fromkeys(marker_numbers(match.group(0))))
+        keep = [n for n in nums if n in valid]
+        removed += len(nums) - len(keep)
+        cited.extend(n for n in keep if n not in cited)
+        return "[" + ", ".join(str(n) for n in keep) + "]" if keep else ""
+
+    def fix_link(match: re.Match[str]) -> str:
+        nonlocal removed
+        url = match.group(0).strip("()")
+        if url in known_text:
+            return match.group(0)
+        removed += 1
+        return ""
+
+    def fix_md_link(match: re.Match[str]) -> str:
+        nonlocal removed
+        if match.group(0) in known_text:
+            return match.group(0)
+        removed += 1
+        return match.group(1)
+
+    text = _MD_LINK.sub(fix_md_link, text)
+    text = _URL.sub(fix_link, text)
+    text = CITE.sub(fix_marker, text)
+    text = _SPACE_BEFORE_PUNCT.sub(r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
+    return Resolved(text=text, cited=tuple(cited), removed=removed)
+
+
+def cited_in(sentence: str) -> list[int]:
+    """The source numbers a sentence cites, in order."""
+    nums: list[int] = []
+    for m in CITE.finditer(sentence):
+        nums.extend(n for n in marker_numbers(m.group(0)) if n not in nums)
+    return nums
+
+
+def strip_markers(sentence: str) -> str:
+    """The sentence without its citation markers."""
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", CITE.sub("", sentence)).strip()
+
+
+def to_citations(numbers: Sequence[int], sources: Sequence[Source]) -> list[Citation]:
+    """Citations for the given source numbers, in order, each paper once."""
+    by_n = {s.n: s for s in sources}
+    out: list[Citation] = []
+    seen: set[str] = set()
+    for n in numbers:
+        src = by_n.get(n)
+        if src is not None and src.paper_id not in seen:
+            seen.add(src.paper_id)
+            out.append(Citation(n=n, paper_id=src.paper_id, title=src.title))
+    return out

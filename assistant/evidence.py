@@ -1,0 +1,136 @@
+"""Evidence chosen in code: the abstract sentences that best answer a question.
+
+A sentence scores by its embedding similarity to the question plus how much of the question's
+weight (idf of its stemmed content terms) it holds. Terms the library has never seen weigh the
+most: a question about a method the library lacks cannot be covered, which is what abstention needs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.embeddings import NamedEmbeddings
+from assistant.lexical import BM25Index, query_terms
+from assistant.text import split_sentences
+from assistant.types import Paper
+
+# Words that frame a question but say nothing about its subject.
+_QUESTION_TEXT = """how what which who whom whose when where why much many does do did is are was were can could
+should would will there their its it this that these those i me my we our you your up about between
+doe mani"""  # the last two are the stems of "does" and "many"
+QUESTION_WORDS = frozenset(_QUESTION_TEXT.split())
+_NUMBER = re.compile(r"(?<![A-Za-z])\d+(?:[.,]\d+)*")  # "V2P" is a name, not the number 2
+COVERAGE_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of one paper's abstract, scored against a question."""
+
+    paper_id: str
+    title: str
+    index: int  # position in the abstract
+    text: str
+    similarity: float  # cosine to the question
+    coverage: float  # share of the question's term weight the sentence holds
+
+    @property
+    def score(self) -> float:
+        """The ranking score: similarity plus weighted coverage."""
+        return self.similarity + COVERAGE_WEIGHT * self.coverage
+
+
+class TermWeights:
+    """Idf weights of stemmed terms; unseen terms weigh the most."""
+
+    def __init__(self, index: BM25Index) -> None:
+        self.index = index
+        n = max(len(index), 1)
+        self.unseen = math.log(1 + (n + 0.5) / 0.5)
+
+    def terms(self, text: str) -> list[str]:
+        """The text's content terms, stemmed, question words dropped."""
+        return [t for t in query_terms(text) if t not in QUESTION_WORDS and not t.isdigit()]
+
+    def weight(self, term: str) -> float:
+        """The term's idf in the library."""
+        w = self.index.idf(term)
+        return self.unseen if w is None else w
+
+    def coverage(self, question_terms: Sequence[str], text_terms: set[str]) -> float:
+        """The share of the question's weight found among the text's terms."""
+        total = sum(self.weight(t) for t in question_terms)
+        if total <= 0:
+            return 0.0
+        return sum(self.weight(t) for t in question_terms if t in text_terms) / total
+
+
+class EvidencePicker:
+    """Splits abstracts into sentences, embeds them once, and ranks them for a question."""
+
+    def __init__(self, embedder: NamedEmbeddings, cache_size: int = 4096) -> None:
+        self.embedder = embedder
+        self._cache: OrderedDict[str, tuple[tuple[str, ...], np.ndarray]] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def _sentences(self, papers: Sequence[Paper]) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
+        out: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
+        missing: list[Paper] = []
+        with self._lock:
+            for p in papers:
+                key = f"{p.paper_id}:{hash(p.abstract)}"
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                    out[p.paper_id] = self._cache[key]
+                else:
+                    missing.append(p)
+        if missing:
+            texts = [split_sentences(p.abstract) or (p.title,) for p in missing]
+            flat = [s for sents in texts for s in sents]
+            vecs = np.asarray(self.embedder.embed_documents(flat), dtype=np.float32)
+            start = 0
+            with self._lock:
+                for p, sents in zip(missing, texts, strict=True):
+                    entry = (sents, vecs[start : start + len(sents)])
+                    start += len(sents)
+                    out[p.paper_id] = entry
+                    self._cache[f"{p.paper_id}:{hash(p.abstract)}"] = entry
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return out
+
+    def rank(self, question: str, papers: Sequence[Paper], weights: TermWeights) -> list[Sentence]:
+        """Every sentence of the papers, best evidence for the question first."""
+        if not papers:
+            return []
+        q = np.asarray(self.embedder.embed_query(question), dtype=np.float32)
+        q_terms = weights.terms(question)
+        by_paper = self._sentences(papers)
+        out: list[Sentence] = []
+        for p in papers:
+            sents, vecs = by_paper[p.paper_id]
+            sims = vecs @ q
+            title_terms = set(weights.terms(p.title))
+            for i, (text, sim) in enumerate(zip(sents, sims, strict=True)):
+                cov = weights.coverage(q_terms, set(weights.terms(text)) | title_terms)
+                out.append(Sentence(p.paper_id, p.title, i, text, float(sim), cov))
+        out.sort(key=lambda s: -s.score)
+        return out
+
+
+def paper_coverage(question: str, paper: Paper, weights: TermWeights) -> float:
+    """The share of the question's weight found anywhere in the paper's title and abstract."""
+    return weights.coverage(weights.terms(question), set(weights.terms(f"{paper.title}\n{paper.abstract}")))
+
+
+def numbers_in(text: str) -> set[str]:
+    """The numbers written in a text, normalised ("1,000" → "1000")."""
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
