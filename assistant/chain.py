@@ -91,14 +91,14 @@ class Answerer:
         budget = self.backend.context_tokens - self.backend.max_tokens - PROMPT_OVERHEAD_TOKENS
         if self.backend.provider == "local":  # the 135M model reads ~300 tokens/s on 2 cores
             budget = min(budget, self.settings.answer.local_source_tokens)
-        count = self.backend.count_tokens if packing != "abstracts" or self.backend.chat else _no_count
-        return build_sources(top, evidence, packing, self.settings.answer.sentences_per_source, budget, count)
+        per_source = self.settings.answer.sentences_per_source
+        return build_sources(top, evidence, packing, per_source, budget, self.backend.count_tokens)
 
     def _extractive(
         self, ans: Answer, top: Sequence[Candidate], evidence: Sequence[Sentence],
         checker: SupportChecker, t0: float, on_token: TokenSink | None,
     ) -> Answer:
-        ans.contexts = self._sources(top, evidence, "abstracts")
+        ans.contexts = _abstract_sources(top)
         self._fill_extractive(ans, evidence, checker)
         ans.mode = "extractive"
         if on_token and ans.answer:
@@ -157,6 +157,8 @@ class Answerer:
             ans.citations = to_citations(resolved.cited, ans.contexts)
         else:
             ans.draft, ans.draft_sentences = resolved.text, checks
+            if self._packing() == "evidence":  # the fallback may quote any sentence of the same papers
+                ans.contexts = _abstract_sources(top)[: len(ans.contexts)]
             self._fill_extractive(ans, evidence, checker)
             ans.mode = "fallback"
         ans.timings.total_s = time.perf_counter() - t0
@@ -173,8 +175,9 @@ class Answerer:
         return ans
 
 
-def _no_count(text: str) -> int:
-    return 0
+def _abstract_sources(top: Sequence[Candidate]) -> list[Source]:
+    """Every paper's whole abstract, numbered in retrieval order (no model window to respect)."""
+    return build_sources(top, [], "abstracts", 1, 1, lambda _: 0)
 
 
 def _add_usage(usage: Usage, chunk: BaseMessage) -> None:

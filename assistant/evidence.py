@@ -131,6 +131,20 @@ def paper_coverage(question: str, paper: Paper, weights: TermWeights) -> float:
     return weights.coverage(weights.terms(question), set(weights.terms(f"{paper.title}\n{paper.abstract}")))
 
 
+_QUANTITY = re.compile(
+    r"(?<![A-Za-z])(\d+(?:[.,]\d+)*)\s?-?\s?(%|×|x|k|m|b|t|billion|million|trillion|thousand|times|fold|percent|points)?\b",
+    re.IGNORECASE,
+)
+
+
+def quantities_in(text: str) -> dict[str, set[str]]:
+    """Each number in the text with the scale words written after it ("" when bare)."""
+    out: dict[str, set[str]] = {}
+    for num, scale in _QUANTITY.findall(text):
+        out.setdefault(num.replace(",", ""), set()).add(scale.casefold())
+    return out
+
+
 def numbers_in(text: str) -> set[str]:
     """The numbers written in a text, normalised ("1,000" → "1000")."""
     return {n.replace(",", "") for n in _NUMBER.findall(text)}

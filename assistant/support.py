@@ -15,7 +15,7 @@ import numpy as np
 
 from assistant.citations import cited_in, strip_markers
 from assistant.embeddings import NamedEmbeddings
-from assistant.evidence import TermWeights, numbers_in
+from assistant.evidence import TermWeights, numbers_in, quantities_in
 from assistant.settings import AnswerSettings
 from assistant.text import split_sentences
 from assistant.types import SentenceCheck, Source
@@ -66,6 +66,7 @@ class SupportChecker:
             return SentenceCheck(text=sentence, cites=[], supported=False, reason="cites no source")
         cited_text = "\n".join(by_n[n].title + "\n" + by_n[n].text for n in cites)
         missing = sorted(numbers_in(plain) - numbers_in(cited_text))
+        rescaled = _rescaled(plain, cited_text)
         terms = list(dict.fromkeys(self.weights.terms(plain)))
         if not terms:
             return SentenceCheck(text=sentence, cites=cites, supported=False, reason="states nothing checkable")
@@ -76,6 +77,8 @@ class SupportChecker:
         reason = ""
         if missing:
             reason = f"number {missing[0]} is not in the cited source"
+        elif rescaled:
+            reason = f"{rescaled} does not match how the cited source states that number"
         elif not (overlap >= s.min_overlap or (similarity >= s.min_similarity and overlap >= s.min_overlap_paraphrase)):
             reason = f"too little of it is in the cited source (overlap {overlap:.2f}, similarity {similarity:.2f})"
         return SentenceCheck(
@@ -87,3 +90,16 @@ class SupportChecker:
         parts = list(split_sentences(cited_text)) or [cited_text]
         src = np.asarray(self.embedder.embed_documents(parts), dtype=np.float32)
         return float(np.max(src @ vec)) if len(src) else 0.0
+
+
+def _rescaled(sentence: str, source: str) -> str:
+    """A number the sentence writes with another scale than the source ("560" for "560 billion"), or ""."""
+    src = quantities_in(source)
+    for num, scales in quantities_in(sentence).items():
+        known = src.get(num)
+        if known is None:
+            continue
+        for scale in scales:
+            if scale not in known:
+                return f"{num} {scale}".strip()
+    return ""
