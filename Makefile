@@ -10,6 +10,7 @@ setup:
 run: setup
 	$(LR) ingest --sample
 	$(LR) search "how can a small model learn to call external tools" -k 5
+	$(LR) ask "How many professional-level Capture the Flag tasks does Cybench include?"
 
 test:
 	bash scripts/test.sh
@@ -20,3 +21,4 @@ lint: setup
 
 bench: setup
 	$(VENV)/bin/python benchmarks/core.py
+	$(VENV)/bin/python benchmarks/qa_eval.py extractive local openai

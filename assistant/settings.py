@@ -74,7 +74,7 @@ class AnswerSettings(BaseModel):
 
     # Refuse when top hybrid score + best paper's query coverage falls below this (calibrated on
     # evals/qa_dev.jsonl: see docs/qa.md).
-    min_strength: float = Field(default=1.40, ge=0.0, le=10.0)
+    min_strength: float = Field(default=1.20, ge=0.0, le=10.0)
     evidence_sentences: int = Field(default=3, ge=1, le=20)  # sentences in an extractive answer
     evidence_margin: float = Field(default=0.15, ge=0.0, le=2.0)  # within this of the best one
     context: Literal["auto", "evidence", "abstracts"] = "auto"  # auto: evidence for local, abstracts else

@@ -25,6 +25,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("backends", nargs="*", default=["extractive", "local"])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "qa-eval.json")
+    parser.add_argument("--dataset", type=Path, default=ROOT / "evals" / "qa_dev.jsonl")
     args = parser.parse_args()
     os.environ.setdefault("LITREVIEW_HOME", tempfile.mkdtemp(prefix="lr-qa-"))
     from assistant.evaluation.datasets import QACase, load_jsonl
@@ -35,9 +36,10 @@ def main() -> None:
     ws = Workspace()
     if ws.library.count() == 0:
         ws.ingest_sample()
-    cases = load_jsonl(ROOT / "evals" / "qa_dev.jsonl", QACase)
+    cases = load_jsonl(args.dataset, QACase)
     report: dict[str, object] = {
-        "dataset": "evals/qa_dev.jsonl", "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "dataset": str(args.dataset.resolve().relative_to(ROOT)),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "python": sys.version.split()[0], "results": {},
     }
     results: dict[str, object] = {}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Validate retrieval_dev.jsonl and qa_dev.jsonl against the sample corpus.
+"""Validate retrieval_dev.jsonl, qa_dev.jsonl and qa_test.jsonl against the sample corpus.
 
 Usage: python3 evals/validate.py [corpus_glob]
 Exits non-zero if any check fails.
@@ -73,6 +73,7 @@ def main():
 
     ret = load('retrieval_dev.jsonl', ['id', 'kind', 'query', 'gold'], {'paraphrase', 'verbatim', 'topical'})
     qa = load('qa_dev.jsonl', ['id', 'kind', 'query', 'answers', 'gold'], {'fact', 'unanswerable'})
+    qa_test = load('qa_test.jsonl', ['id', 'kind', 'query', 'answers', 'gold'], {'fact', 'unanswerable'})
 
     for r in ret:
         if r['kind'] in ('paraphrase', 'verbatim') and len(r['gold']) != 1:
@@ -90,7 +91,7 @@ def main():
         if r['kind'] == 'topical' and not 3 <= len(r['gold']) <= 25:
             errors.append(f'{r["id"]}: topical gold size {len(r["gold"])} outside 3-25')
 
-    for r in qa:
+    for r in qa + qa_test:
         if r['kind'] == 'fact':
             if len(r['gold']) != 1 or not r['answers']:
                 errors.append(f'{r["id"]}: fact needs one gold title and >=1 answer')
@@ -104,6 +105,13 @@ def main():
         else:
             if r['answers'] or r['gold']:
                 errors.append(f'{r["id"]}: unanswerable must have empty answers and gold')
+
+    # qa_test.jsonl is held out: none of its gold papers may be a qa_dev gold paper.
+    dev_gold = {t for r in qa for t in r['gold']}
+    for r in qa_test:
+        for t in r['gold']:
+            if t in dev_gold:
+                errors.append(f'{r["id"]}: qa_test gold paper is also a qa_dev gold paper: {t!r}')
 
     for (name, kind), c in sorted(counts.items()):
         print(f'{name:22s} {kind:13s} {c}')

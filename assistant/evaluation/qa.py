@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -65,7 +66,8 @@ def is_correct(answer: Answer, case: QACase) -> bool:
     if answer.refused or not case.answers:
         return False
     text = normalise(answer.answer)
-    return any(normalise(a) in text for a in case.answers)
+    # whole-token containment: "5%" must not match inside "33.5%"
+    return any(re.search(rf"(?<![\w.]){re.escape(normalise(a))}(?!\w)", text) for a in case.answers)
 
 
 def record(answer: Answer, case: QACase) -> QARecord:
@@ -119,7 +121,7 @@ def summarise(records: Sequence[QARecord], backend: str, threshold: float) -> QA
             "abstention_unanswerable": _rate([r.strength < t for r in unans]),
             "abstention_answerable": _rate([r.strength < t for r in facts]),
         }
-        for t in (1.2, 1.3, 1.35, 1.4, 1.45, 1.5, 1.6)
+        for t in (1.0, 1.1, 1.15, 1.2, 1.25, 1.3, 1.4, 1.5)
     ]
     n_sent = sum(r.sentences for r in answered)
     return QASummary(
