@@ -15,8 +15,9 @@ from assistant.types import Citation, Source
 _ITEM = r"(?:source|src|ref|doc)?\s*#?\s*\d+(?:\s*[-–]\s*\d+)?"
 CITE = re.compile(rf"\[\s*{_ITEM}(?:\s*[,;]\s*{_ITEM})*\s*\]", re.IGNORECASE)
 _NUM_RANGE = re.compile(r"(\d+)(?:\s*[-–]\s*(\d+))?")
-_URL = re.compile(r"\(?\bhttps?://[^\s)\]]+\)?|\bwww\.[^\s)\]]+")
-_MD_LINK = re.compile(r"\[([^\]\n]{1,200})\]\((?:https?://|www\.)[^)\s]+\)")
+# a link, without the full stop or comma after it; its brackets only when it opens with one
+_URL = re.compile(r"(\()?(?:https?://|\bwww\.)[^\s)\]]*[^\s)\].,;:!?'\"](?(1)\))")
+_MD_LINK = re.compile(r"\[([^\]\n]{1,200})\]\(((?:https?://|www\.)[^)\s]+)\)")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
 MAX_RANGE = 20
 
@@ -67,14 +68,19 @@ def resolve_citations(text: str, sources: Sequence[Source]) -> Resolved:
 
     def fix_md_link(match: re.Match[str]) -> str:
         nonlocal removed
-        if match.group(0) in known_text:
+        if match.group(2) in known_text:
             return match.group(0)
         removed += 1
-        return match.group(1)
+        label = match.group(1)
+        return f"[{label}]" if CITE.fullmatch(f"[{label}]") else label  # "[1](url)": the citation stays
 
     text = _MD_LINK.sub(fix_md_link, text)
     text = _URL.sub(fix_link, text)
-    text = CITE.sub(fix_marker, text)
+    while True:  # removing "[9]" from "[[9]7]" leaves a new marker "[7]": resolve until nothing changes
+        fixed = CITE.sub(fix_marker, text)
+        if fixed == text:
+            break
+        text = fixed
     text = _SPACE_BEFORE_PUNCT.sub(r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
     return Resolved(text=text, cited=tuple(cited), removed=removed)
 

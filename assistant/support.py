@@ -22,20 +22,29 @@ from assistant.types import SentenceCheck, Source
 
 _SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'“\[*])|\n+")
 _ONLY_MARKERS = re.compile(r"^(?:\[[^\]]*\]\s*)+[.!?]?$")
+_LEADING_MARKERS = re.compile(r"^(?:\[[^\]]*\]\s*)+")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+_LIST_NUMBER = re.compile(r"^\d+[.)]$")  # "1." cut off a numbered list item by the split
 
 
 def answer_sentences(text: str) -> list[str]:
-    """An answer cut into sentences; a trailing "[1]." stays with the sentence before it."""
+    """An answer cut into sentences; a trailing "[1]." stays with the sentence before it.
+
+    Markers written after the full stop ("One. [1] Two. [2]") belong to the sentence before them too.
+    """
     out: list[str] = []
     for raw in _SPLIT.split(text):
         part = _BULLET.sub("", raw).strip()
-        if not part:
+        if not part or _LIST_NUMBER.match(part):
             continue
         if out and _ONLY_MARKERS.match(part):
             out[-1] = f"{out[-1]} {part}"
-        else:
-            out.append(part)
+            continue
+        lead = _LEADING_MARKERS.match(part)
+        if out and lead:
+            out[-1] = f"{out[-1]} {lead.group(0).strip()}"
+            part = part[lead.end():].strip()
+        out.append(part)
     return out
 
 
