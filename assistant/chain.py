@@ -133,7 +133,7 @@ class Answerer:
         chain = prompt.template() | model
         t_gen = time.perf_counter()
         text, usage = "", Usage()
-        held = _Holdback(on_token)
+        held = _Holdback(on_token, ans.contexts)
         with self.backend.errors():
             for chunk in chain.stream(values):
                 piece = str(chunk.content)
@@ -144,6 +144,12 @@ class Answerer:
                 _add_usage(usage, chunk)
         held.close()
         ans.timings.generation_s = time.perf_counter() - t_gen
+        if not (usage.prompt_tokens or usage.completion_tokens) and text:
+            # some OpenAI-compatible servers (llama-cpp-python's) ignore stream_options and send no usage:
+            # count what was sent and received with the back-end's tokenizer instead
+            messages = prompt.template().invoke(values).to_messages()
+            usage.prompt_tokens = sum(self.backend.count_tokens(str(m.content)) for m in messages)
+            usage.completion_tokens = self.backend.count_tokens(text)
         usage.cost_usd = self.backend.cost(usage.prompt_tokens, usage.completion_tokens)
         ans.usage = usage
         if REFUSAL_MARK in text:
@@ -188,30 +194,44 @@ def _add_usage(usage: Usage, chunk: BaseMessage) -> None:
 
 
 class _Holdback:
-    """Passes tokens on, but holds back text that may turn out to be the refusal mark."""
+    """Passes tokens on as the answer will read: invented citations and links already removed.
 
-    def __init__(self, sink: TokenSink | None) -> None:
+    Text is passed on up to its last whitespace once no citation or link there is still open, as
+    resolve_citations makes it, so what was streamed is what the answer says. Nothing is passed on
+    while the text may still turn out to be the refusal mark.
+    """
+
+    def __init__(self, sink: TokenSink | None, sources: Sequence[Source]) -> None:
         self.sink = sink
-        self.buffer = ""
+        self.sources = sources
+        self.text = ""  # everything the model wrote
+        self.sent = ""  # the resolved text passed on so far
         self.released = False
 
     def feed(self, piece: str) -> None:
         if self.sink is None or not piece:
             return
-        if self.released:
-            self.sink(piece)
+        self.text += piece
+        if REFUSAL_MARK in self.text:
             return
-        self.buffer += piece
-        head = self.buffer.lstrip()
-        if len(head) >= len(REFUSAL_MARK) or not REFUSAL_MARK.startswith(head):
-            if REFUSAL_MARK not in head:
-                self.released = True
-                self.sink(self.buffer)
-            self.buffer = ""
+        if not self.released:
+            if REFUSAL_MARK.startswith(self.text.lstrip()):
+                return
+            self.released = True
+        cut = max(self.text.rfind(c) for c in " \n\t")
+        head = self.text[:cut]
+        if cut > 0 and head.rfind("[") <= head.rfind("]"):  # no marker or [link](url) left open
+            self._send(head)
 
     def close(self) -> None:
-        if self.sink and not self.released and self.buffer and REFUSAL_MARK not in self.buffer:
-            self.sink(self.buffer)
+        if self.sink and self.text and REFUSAL_MARK not in self.text:
+            self._send(self.text)
+
+    def _send(self, text: str) -> None:
+        shown = resolve_citations(text, self.sources).text
+        if self.sink and len(shown) > len(self.sent) and shown.startswith(self.sent):
+            self.sink(shown[len(self.sent):])
+            self.sent = shown
 
 
 def iter_answers(answerer: Answerer, questions: Sequence[tuple[str, str]]) -> Iterator[tuple[str, Answer | str]]:

@@ -13,7 +13,7 @@ from rich.markup import escape
 from assistant.cli.common import app, err, finish, out, print_json, print_json_line, workspace
 from assistant.errors import LitReviewError
 from assistant.types import Answer, Turn
-from assistant.workspace import Workspace
+from assistant.workspace import Workspace, check_query
 
 LlmFlag = Annotated[
     str | None,
@@ -75,7 +75,7 @@ def _ask_batch(ws: Workspace, path: Path, k: int | None, as_json: bool) -> bool:
     answerer = ws.answerer()  # one back-end, loaded once, for every line
     for item in items:
         try:
-            answer = answerer.ask(item.query, k=k)
+            answer = answerer.ask(check_query(item.query), k=k)
         except LitReviewError as exc:
             failed = True
             err.print(f"[yellow]failed[/yellow] {escape(item.id)}: {escape(str(exc))}", highlight=False)
