@@ -151,6 +151,10 @@ def _openai(settings: LLMSettings, provider: Provider, model: str, key: str, bas
     }
     if base_url:
         kwargs["base_url"] = base_url
+    if provider == "openai-compatible":
+        # ChatOpenAI sends only max_completion_tokens, which llama.cpp's server (and others) ignore:
+        # without max_tokens they write until the context is full
+        kwargs["extra_body"] = {"max_tokens": settings.max_tokens}
     return Backend(
         provider, model, ChatOpenAI(**kwargs), count_tokens, settings.context_tokens, settings.max_tokens,
         base_url=base_url, timeout_s=settings.timeout_s,
@@ -163,7 +167,13 @@ def _first_server_model(base_url: str, key: str, timeout_s: float) -> str:
 
     probe = Backend("openai-compatible", "?", None, count_tokens, 0, 0, base_url=base_url, timeout_s=timeout_s)
     with probe.errors():
-        models = openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout_s, max_retries=0).models.list()
+        try:
+            models = openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout_s, max_retries=0).models.list()
+        except openai.NotFoundError:  # not "no model '?'": the URL is likely missing its /v1
+            raise BackendError(
+                f"the server at {base_url} has no /models endpoint: check the URL (it usually ends in /v1) "
+                "or set llm.model"
+            ) from None
         ids = [m.id for m in models.data]
     if not ids:
         raise BackendError(f"the server at {base_url} lists no models: set llm.model")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,15 @@ from assistant.errors import BackendError
 
 _MODELS: dict[tuple[str, int, int], Any] = {}
 _LOCK = threading.Lock()  # one llama context per process; it is not thread-safe
+
+
+@atexit.register
+def _close_models() -> None:
+    """Free the models before interpreter shutdown, when Llama.__del__ fails with a traceback on stderr."""
+    for llama in _MODELS.values():
+        with contextlib.suppress(Exception):
+            llama.close()
+    _MODELS.clear()
 
 
 def load_llama(path: Path, n_ctx: int, n_threads: int) -> Any:
