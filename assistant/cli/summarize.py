@@ -1,0 +1,72 @@
+"""`litreview summarize`: a TL;DR per paper and a cited synthesis, as Markdown or JSON."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.markdown import Markdown
+
+from assistant.cli.common import app, err, out, print_json, progress_bar, workspace
+from assistant.cli.qa import LlmFlag, ModelFlag, UrlFlag
+from assistant.errors import LitReviewError
+from assistant.writing.models import Summary
+from assistant.writing.summary import summarize as summarize_papers
+from assistant.writing.summary import summary_markdown
+
+FORMATS = ("text", "md", "json")
+
+
+@app.command()
+def summarize(
+    papers: Annotated[list[str] | None, typer.Option(
+        "--papers", help="A paper id or (unique part of a) title; repeat the option for several papers.")] = None,
+    topic: Annotated[str | None, typer.Option("--topic", help="Summarise the library's best papers on it.")] = None,
+    max_papers: Annotated[int, typer.Option("--max-papers", help="At most this many papers for --topic.")] = 8,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="text (rendered), md (plain Markdown) or json.")] = "text",
+    llm: LlmFlag = None,
+    model: ModelFlag = None,
+    base_url: UrlFlag = None,
+) -> None:
+    """Summarise papers: a one- or two-sentence TL;DR each and, for several, a cited synthesis."""
+    if fmt not in FORMATS:
+        raise LitReviewError(f"unknown format '{fmt}' (choose text, md or json)")
+    if as_json and fmt not in ("text", "json"):
+        raise LitReviewError("give --json or --format, not both")
+    fmt = "json" if as_json else fmt
+    ws = workspace(llm={"provider": llm, "model": model, "base_url": base_url})
+    ws.backend()  # a missing key or unreachable server is reported before any work
+    with progress_bar(fmt != "json") as progress:
+        summary = summarize_papers(ws, papers or (), topic, max_papers, progress=progress)
+    if fmt == "json":
+        print_json(summary)
+        return
+    text = summary_markdown(summary)
+    if fmt == "md":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        out.print(Markdown(text), soft_wrap=False)  # the shared console's soft wrap would crop lines
+    err.print(footer(summary), style="dim", markup=False, highlight=False)
+
+
+def footer(summary: Summary) -> str:
+    """One line on how the summary was made: back-end, modes, time, tokens, removed citations."""
+    parts = [summary.backend + (f": {summary.model}" if summary.model else "")]
+    modes: dict[str, int] = {}
+    for p in summary.papers:
+        modes[p.mode] = modes.get(p.mode, 0) + 1
+    parts.append("TL;DRs " + ", ".join(f"{n} {mode}" for mode, n in modes.items()))
+    if len(summary.papers) > 1:
+        parts.append(f"synthesis {summary.synthesis_mode}" if summary.synthesis else "no synthesis sentence passed")
+    parts.append(f"{summary.seconds:.1f} s")
+    u = summary.usage
+    if u.prompt_tokens or u.completion_tokens:
+        parts.append(f"{u.prompt_tokens}+{u.completion_tokens} tokens")
+    if u.cost_usd is not None:
+        parts.append(f"~${u.cost_usd:.5f}")
+    if summary.removed_citations:
+        parts.append(f"{summary.removed_citations} invented citation(s) removed")
+    return " · ".join(parts)
