@@ -1,0 +1,97 @@
+"""`litreview related-work`: a cited related-work draft for a topic, in Markdown or LaTeX (+ BibTeX)."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from assistant.cli.common import app, err, print_json, progress_bar, workspace
+from assistant.cli.qa import LlmFlag, ModelFlag, UrlFlag
+from assistant.errors import LitReviewError
+from assistant.writing.common import MAX_PAPERS
+from assistant.writing.models import RelatedWorkDraft
+from assistant.writing.related import DEFAULT_PAPERS, related_work
+
+DEFAULT_BIB = Path("related-work.bib")
+
+
+class Format(StrEnum):
+    """Output formats of the draft."""
+
+    md = "md"
+    latex = "latex"
+
+
+@app.command("related-work")
+def related_work_command(
+    topic: Annotated[str, typer.Option("--topic", help="What the related-work section is about.")],
+    max_papers: Annotated[int, typer.Option("--max-papers", min=1, max=MAX_PAPERS,
+                                            help="At most this many papers.")] = DEFAULT_PAPERS,
+    fmt: Annotated[Format, typer.Option("--format",
+                                        help="md (\\[n] citations) or latex (\\cite + BibTeX).")] = Format.md,
+    bib: Annotated[Path | None, typer.Option("--bib", help="BibTeX file, written with --format latex or when given "
+                                             "(default: the --out file with .bib, or related-work.bib).")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the draft to this file.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the draft as JSON.")] = False,
+    llm: LlmFlag = None,
+    model: ModelFlag = None,
+    base_url: UrlFlag = None,
+) -> None:
+    """Draft a related-work section: the library's papers on a topic in themes, every sentence cited."""
+    ws = workspace(llm={"provider": llm, "model": model, "base_url": base_url})
+    ws.backend()  # a missing key or unreachable server is reported before any work
+    bib_path = _bib_path(fmt, bib, out_file)
+    with progress_bar(True) as progress:
+        draft = related_work(ws, topic, max_papers, progress=progress)
+    text = (draft.latex or "") if fmt is Format.latex else draft.markdown
+    if out_file is not None:
+        _write(out_file, text)
+        err.print(f"draft written to {escape(str(out_file))}", highlight=False)
+    if bib_path is not None:
+        _write(bib_path, draft.bibtex or "")
+        err.print(f"BibTeX ({len(draft.references)} entries) written to {escape(str(bib_path))}", highlight=False)
+    if as_json:
+        print_json(draft)
+    elif out_file is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    err.print(_footer(draft), style="dim", highlight=False, markup=False)
+
+
+def _bib_path(fmt: Format, bib: Path | None, out_file: Path | None) -> Path | None:
+    """Where the BibTeX goes: --bib, else beside --out, else related-work.bib (LaTeX only, unless --bib)."""
+    if bib is None and fmt is not Format.latex:
+        return None
+    path = bib or (out_file.with_suffix(".bib") if out_file is not None else DEFAULT_BIB)
+    if out_file is not None and path.resolve() == out_file.resolve():
+        raise LitReviewError(f"the BibTeX file would overwrite the draft {out_file}: give --bib another name")
+    return path
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise LitReviewError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _footer(draft: RelatedWorkDraft) -> str:
+    parts = [draft.backend + (f": {draft.model}" if draft.model else "")]
+    parts.append(f"{len(draft.themes)} theme(s), {len(draft.references)} papers cited")
+    fallback = sum(t.mode == "fallback" for t in draft.themes)
+    if fallback:
+        parts.append(f"{fallback} theme(s) fell back to the extractive text")
+    parts.append(f"{draft.seconds:.1f} s")
+    u = draft.usage
+    if u.prompt_tokens or u.completion_tokens:
+        parts.append(f"{u.prompt_tokens}+{u.completion_tokens} tokens")
+    if u.cost_usd is not None:
+        parts.append(f"~${u.cost_usd:.5f}")
+    if draft.removed_citations:
+        parts.append(f"{draft.removed_citations} invented citation(s) removed")
+    return " · ".join(parts)
