@@ -22,7 +22,7 @@ TOPIC_RELATIVE_FLOOR = 0.6
 _CUE = re.compile(
     r"\b(?:we|this (?:paper|work|study)|in this (?:paper|work)|our (?:work|paper))\b[^.]{0,60}?\b"
     r"(?:propose|introduce|present|develop|design|build|describe|study|investigate|show|"
-    r"demonstrate|find|explore|address|tackle|curate|construct|create|offer|establish)",
+    r"demonstrate|find|explore|address|tackle|curate|construct|create|offer|establish|studie)(?:s|d|ed)?\b",
     re.IGNORECASE,
 )
 
