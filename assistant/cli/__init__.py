@@ -13,6 +13,9 @@ from assistant.errors import LitReviewError
 # Importing the command modules registers their commands on `app`.
 from assistant.cli import library as _library  # noqa: F401  isort: skip
 from assistant.cli import qa as _qa  # noqa: F401  isort: skip
+from assistant.cli import summarize as _summarize  # noqa: F401  isort: skip
+from assistant.cli import compare as _compare  # noqa: F401  isort: skip
+from assistant.cli import related as _related  # noqa: F401  isort: skip
 
 
 def main(argv: list[str] | None = None) -> int:

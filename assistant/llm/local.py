@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from assistant.errors import BackendError
+from assistant.offline import passive_threads
 
 _MODELS: dict[tuple[str, int, int], Any] = {}
 _LOCK = threading.Lock()  # one llama context per process; it is not thread-safe
@@ -37,6 +39,7 @@ def load_llama(path: Path, n_ctx: int, n_threads: int) -> Any:
         if key not in _MODELS:
             if not path.is_file():
                 raise BackendError(f"the local model file {path} is missing: reinstall with `make run`")
+            passive_threads()
             try:
                 from llama_cpp import Llama
             except ImportError:
@@ -52,8 +55,21 @@ def _role(message: BaseMessage) -> str:
     return {"human": "user", "ai": "assistant", "system": "system"}.get(message.type, "user")
 
 
+def _grammar(gbnf: str | None, schema: str | dict[str, Any] | None) -> Any:
+    """A llama.cpp grammar from GBNF text or a JSON schema (text or dict), or None for free text."""
+    if not gbnf and not schema:
+        return None
+    if gbnf and schema:
+        raise BackendError("bind either a grammar or a json_schema to the local model, not both")
+    from llama_cpp import LlamaGrammar
+
+    if gbnf:
+        return LlamaGrammar.from_string(gbnf, verbose=False)
+    return LlamaGrammar.from_json_schema(schema if isinstance(schema, str) else json.dumps(schema), verbose=False)
+
+
 class LocalChatModel(BaseChatModel):
-    """A chat model over a local GGUF; `grammar` (GBNF text) may be bound per call."""
+    """A chat model over a local GGUF; `grammar` (GBNF text) or `json_schema` may be bound per call."""
 
     model_path: Path
     n_ctx: int = 4096
@@ -91,11 +107,7 @@ class LocalChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         llama = load_llama(self.model_path, self.n_ctx, self.n_threads)
-        grammar = None
-        if kwargs.get("grammar"):
-            from llama_cpp import LlamaGrammar
-
-            grammar = LlamaGrammar.from_string(kwargs["grammar"], verbose=False)
+        grammar = _grammar(kwargs.get("grammar"), kwargs.get("json_schema"))
         msgs = [{"role": _role(m), "content": str(m.content)} for m in messages]
         produced = 0
         with _LOCK:
