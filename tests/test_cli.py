@@ -6,27 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+from clitools import one_error_line, run
 from conftest import SMALL_COUNT, write_listing
 
-from assistant.cli import main
 from assistant.types import Paper
 from assistant.workspace import Workspace
 
 QUERY = "how can a small model learn to call external tools"
 HIT_KEYS = {"rank", "paper_id", "title", "score", "snippet", "dense_score", "bm25_score", "year"}
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def one_error_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: ") and "Traceback" not in err
-    return lines[0]
 
 
 def test_ingest_json_summary(capsys: pytest.CaptureFixture[str], small_papers: list[Paper], inputs: Path) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clitools import one_error_line, run
 from fakes import FakeChatModel, fake_backend
 
 import assistant.workspace
-from assistant.cli import main
 from assistant.embeddings import NamedEmbeddings
 from assistant.evidence import EvidencePicker
 from assistant.llm.backends import Backend
@@ -41,19 +41,6 @@ def reuse_sentence_vectors(monkeypatch: pytest.MonkeyPatch, shared_picker: Evide
     only how often the same abstracts are embedded.
     """
     monkeypatch.setattr(assistant.workspace, "EvidencePicker", lambda embedder: shared_picker)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def one_error_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: ") and "Traceback" not in err
-    return lines[0]
 
 
 def check_answer_json(data: dict[str, Any], ws: Workspace) -> None:

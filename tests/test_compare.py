@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clitools import run
 from conftest import SampleBuild
 from fakes import Call, FakeChatModel, fake_backend
 from langchain_core.messages import BaseMessage
 
 import assistant.workspace
-from assistant.cli import main
 from assistant.embeddings import NamedEmbeddings
 from assistant.errors import BackendError, LitReviewError
 from assistant.evidence import EvidencePicker
@@ -359,12 +359,6 @@ def cli_home(home: Path, monkeypatch: pytest.MonkeyPatch, embedder: NamedEmbeddi
     picker = EvidencePicker(embedder)  # one sentence cache for every command of a test
     monkeypatch.setattr(assistant.workspace, "EvidencePicker", lambda e: picker)
     return home
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_cli_markdown_csv_and_json(capsys: pytest.CaptureFixture[str], cli_home: Path) -> None:

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clitools import run
 from pydantic import SecretStr
 
 import assistant.offline
-from assistant.cli import main
 from assistant.errors import BackendError, ConfigError
 from assistant.llm.backends import Backend, make_backend
 from assistant.settings import LLMSettings
@@ -29,12 +29,6 @@ from assistant.types import Paper
 from assistant.workspace import Workspace
 
 QUESTION = "How many Capture the Flag tasks does Cybench include?"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def one_error_line(code: int, err: str) -> str:

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import bibtexparser
 import pytest
+from clitools import one_error_line, run
 from conftest import SampleBuild, write_listing
 from fakes import FakeChatModel, fake_backend
 from langchain_core.messages import BaseMessage
 
 from assistant.citations import CITE, marker_numbers
-from assistant.cli import main
 from assistant.evidence import TermWeights
 from assistant.settings import HOME_ENV, load_settings
 from assistant.support import SupportChecker, answer_sentences
@@ -296,19 +296,6 @@ def as_drafted(reply: str) -> str:
 
 
 # -- the command ---------------------------------------------------------------------------------------
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def one_error_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: ") and "Traceback" not in err
-    return lines[0]
 
 
 def test_cli_latex_writes_a_matching_bibtex_file(

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from clitools import run
 from conftest import SampleBuild
 from fakes import FakeChatModel, fake_backend
 from langchain_core.messages import BaseMessage
 
 import assistant.workspace
 from assistant.citations import cited_in, strip_markers
-from assistant.cli import main
 from assistant.context import render_source
 from assistant.evidence import TermWeights
 from assistant.llm.backends import Backend
@@ -362,12 +362,6 @@ def test_local_tldr_is_one_grammar_bound_sentence_cited_in_code(ws: Workspace) -
 
 
 # -- the command --------------------------------------------------------------------------------------------
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_cli_json_and_markdown(capsys: pytest.CaptureFixture[str], sample_ws: Workspace) -> None:
