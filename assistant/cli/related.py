@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from assistant.cli.common import app, err, print_json, progress_bar, workspace
+from assistant.cli.common import app, err, print_json, progress_bar, usage_parts, workspace
 from assistant.cli.qa import LlmFlag, ModelFlag, UrlFlag
 from assistant.errors import LitReviewError
 from assistant.writing.common import MAX_PAPERS
@@ -87,11 +87,5 @@ def _footer(draft: RelatedWorkDraft) -> str:
     if fallback:
         parts.append(f"{fallback} theme(s) fell back to the extractive text")
     parts.append(f"{draft.seconds:.1f} s")
-    u = draft.usage
-    if u.prompt_tokens or u.completion_tokens:
-        parts.append(f"{u.prompt_tokens}+{u.completion_tokens} tokens")
-    if u.cost_usd is not None:
-        parts.append(f"~${u.cost_usd:.5f}")
-    if draft.removed_citations:
-        parts.append(f"{draft.removed_citations} invented citation(s) removed")
+    parts += usage_parts(draft.usage, draft.removed_citations)
     return " · ".join(parts)

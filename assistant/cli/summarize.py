@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markdown import Markdown
 
-from assistant.cli.common import app, err, out, print_json, progress_bar, workspace
+from assistant.cli.common import app, err, out, print_json, progress_bar, usage_parts, workspace
 from assistant.cli.qa import LlmFlag, ModelFlag, UrlFlag
 from assistant.errors import LitReviewError
 from assistant.writing.models import Summary
@@ -62,11 +62,5 @@ def footer(summary: Summary) -> str:
     if len(summary.papers) > 1:
         parts.append(f"synthesis {summary.synthesis_mode}" if summary.synthesis else "no synthesis sentence passed")
     parts.append(f"{summary.seconds:.1f} s")
-    u = summary.usage
-    if u.prompt_tokens or u.completion_tokens:
-        parts.append(f"{u.prompt_tokens}+{u.completion_tokens} tokens")
-    if u.cost_usd is not None:
-        parts.append(f"~${u.cost_usd:.5f}")
-    if summary.removed_citations:
-        parts.append(f"{summary.removed_citations} invented citation(s) removed")
+    parts += usage_parts(summary.usage, summary.removed_citations)
     return " · ".join(parts)
