@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import ConfigError
-from assistant.offline import hub_offline, minilm_dir, passive_threads
+from assistant.offline import hub_offline, minilm_dir
 from assistant.settings import EmbeddingSettings
 
 if TYPE_CHECKING:
@@ -33,7 +33,6 @@ class MiniLMEmbeddings(NamedEmbeddings):
 
     def __init__(self, batch_size: int = 16) -> None:
         hub_offline()
-        passive_threads()
         from sentence_transformers import SentenceTransformer
 
         self.batch_size = batch_size

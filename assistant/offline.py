@@ -54,7 +54,9 @@ def passive_threads() -> None:
     """Let idle OpenMP threads sleep instead of spin; call before torch or llama.cpp loads.
 
     torch (MiniLM) and llama.cpp each keep an OpenMP pool; spinning workers of one starve the other
-    on two cores: a local-model summary with MiniLM checks took 46.6 s spinning, 7.3 s passive.
+    on two cores: a local-model summary with MiniLM checks took 46.6 s spinning, 7.3 s passive (busy
+    machine). Sleeping costs MiniLM about 10% (300 abstracts: 20.0 s against 18.1 s), so it is only
+    worth it in a process that runs the local model: libgomp reads this once, when it first loads.
     """
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 

@@ -13,6 +13,7 @@ from assistant.evidence import EvidencePicker
 from assistant.ingest import Progress, ingest_paths, sample_dir
 from assistant.llm.backends import Backend, make_backend
 from assistant.locking import write_lock
+from assistant.offline import passive_threads
 from assistant.retrieval import Mode, Retriever
 from assistant.settings import LLMSettings, Settings, load_settings
 from assistant.store import Library
@@ -26,6 +27,8 @@ class Workspace:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
+        if self.settings.llm.provider == "local":
+            passive_threads()  # before MiniLM loads torch
         self._lock = threading.RLock()
         self._library: Library | None = None
         self._embedder: NamedEmbeddings | None = None
