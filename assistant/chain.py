@@ -7,15 +7,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 
-from langchain_core.messages import BaseMessage
-
 from assistant.citations import resolve_citations, to_citations
 from assistant.condense import standalone_query
 from assistant.context import PROMPT_OVERHEAD_TOKENS, Packing, build_sources, extractive_answer, render_sources
 from assistant.embeddings import NamedEmbeddings
 from assistant.errors import LitReviewError
 from assistant.evidence import EvidencePicker, Sentence, TermWeights, paper_coverage
-from assistant.llm.backends import Backend
+from assistant.llm.backends import Backend, add_reported_usage
 from assistant.prompts import load_prompt
 from assistant.retrieval import Candidate, Retriever, snippet
 from assistant.settings import Settings
@@ -141,15 +139,13 @@ class Answerer:
                     ans.timings.first_token_s = time.perf_counter() - t0
                 text += piece
                 held.feed(piece)
-                _add_usage(usage, chunk)
+                add_reported_usage(usage, chunk)
         held.close()
         ans.timings.generation_s = time.perf_counter() - t_gen
         if not (usage.prompt_tokens or usage.completion_tokens) and text:
             # some OpenAI-compatible servers (llama-cpp-python's) ignore stream_options and send no usage:
             # count what was sent and received with the back-end's tokenizer instead
-            messages = prompt.template().invoke(values).to_messages()
-            usage.prompt_tokens = sum(self.backend.count_tokens(str(m.content)) for m in messages)
-            usage.completion_tokens = self.backend.count_tokens(text)
+            self.backend.count_usage(usage, prompt.template().invoke(values).to_messages(), text)
         usage.cost_usd = self.backend.cost(usage.prompt_tokens, usage.completion_tokens)
         ans.usage = usage
         if REFUSAL_MARK in text:
@@ -184,13 +180,6 @@ class Answerer:
 def _abstract_sources(top: Sequence[Candidate]) -> list[Source]:
     """Every paper's whole abstract, numbered in retrieval order (no model window to respect)."""
     return build_sources(top, [], "abstracts", 1, 1, lambda _: 0)
-
-
-def _add_usage(usage: Usage, chunk: BaseMessage) -> None:
-    meta = getattr(chunk, "usage_metadata", None)
-    if meta:
-        usage.prompt_tokens += int(meta.get("input_tokens", 0))
-        usage.completion_tokens += int(meta.get("output_tokens", 0))
 
 
 class _Holdback:

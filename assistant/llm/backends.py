@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import BaseMessage
 
 from assistant.errors import BackendError, ConfigError
 from assistant.settings import LLMSettings
 from assistant.tokens import count_tokens
+from assistant.types import Usage
 
 Provider = Literal["local", "openai", "openai-compatible", "extractive"]
 OPENAI_DEFAULT_MODEL = "gpt-4o-mini"
@@ -46,6 +48,11 @@ class Backend:
     def label(self) -> str:
         """e.g. "local: SmolLM2-135M-Instruct" or "openai: gpt-4o-mini"."""
         return self.provider if self.chat is None else f"{self.provider}: {self.model_name}"
+
+    def count_usage(self, usage: Usage, sent: Sequence[BaseMessage], reply: str) -> None:
+        """Add tokens counted with this back-end's tokenizer, for a server that reports none."""
+        usage.prompt_tokens += sum(self.count_tokens(str(m.content)) for m in sent)
+        usage.completion_tokens += self.count_tokens(reply)
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
         """Estimated US$ for an OpenAI model with a known price, else None."""
@@ -178,3 +185,13 @@ def _first_server_model(base_url: str, key: str, timeout_s: float) -> str:
     if not ids:
         raise BackendError(f"the server at {base_url} lists no models: set llm.model")
     return ids[0]
+
+
+def add_reported_usage(usage: Usage, message: BaseMessage) -> bool:
+    """Add the token counts a model reported on a message (or chunk); False when it reported none."""
+    meta = getattr(message, "usage_metadata", None)
+    if not meta:
+        return False
+    usage.prompt_tokens += int(meta.get("input_tokens", 0))
+    usage.completion_tokens += int(meta.get("output_tokens", 0))
+    return True

@@ -8,7 +8,7 @@ from typing import Any
 
 from assistant.errors import LitReviewError
 from assistant.evidence import TermWeights, paper_coverage
-from assistant.llm.backends import Backend
+from assistant.llm.backends import Backend, add_reported_usage
 from assistant.prompts import load_prompt
 from assistant.text import split_sentences
 from assistant.types import Paper, Usage
@@ -122,13 +122,7 @@ def llm_step(
     with backend.errors():
         message = (prompt.template() | model).invoke(dict(values))
     text = str(message.content)
-    meta = getattr(message, "usage_metadata", None)
-    if meta:
-        usage.prompt_tokens += int(meta.get("input_tokens", 0))
-        usage.completion_tokens += int(meta.get("output_tokens", 0))
-    else:  # a server that reports no usage: count with the back-end's tokenizer
-        sent = prompt.template().invoke(dict(values)).to_messages()
-        usage.prompt_tokens += sum(backend.count_tokens(str(m.content)) for m in sent)
-        usage.completion_tokens += backend.count_tokens(text)
+    if not add_reported_usage(usage, message):
+        backend.count_usage(usage, prompt.template().invoke(dict(values)).to_messages(), text)
     usage.cost_usd = backend.cost(usage.prompt_tokens, usage.completion_tokens)
     return text
