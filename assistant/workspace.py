@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -71,7 +72,7 @@ class Workspace:
     def backend(self, llm: LLMSettings | None = None) -> Backend:
         """The answer back-end for these LLM settings (the workspace's own by default), made once."""
         llm = llm or self.settings.llm
-        key = llm.model_dump_json()
+        key = backend_key(llm)
         with self._lock:
             if key not in self._backends:
                 self._backends[key] = make_backend(llm)
@@ -141,6 +142,12 @@ class Workspace:
     def stats(self) -> LibraryStats:
         """Counts and where the library lives."""
         return self.library.stats()
+
+
+def backend_key(llm: LLMSettings) -> str:
+    """A cache key for LLM settings: the dump masks the API key, so its digest is added (never the key)."""
+    secret = llm.api_key.get_secret_value() if llm.api_key else ""
+    return llm.model_dump_json() + hashlib.sha256(secret.encode()).hexdigest()
 
 
 def check_query(query: str) -> str:

@@ -16,6 +16,7 @@ ChatOpenAI does with stream_usage.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,9 +29,11 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import Field
 
 from assistant.llm.backends import Backend, Provider
+from assistant.text import split_sentences
 from assistant.tokens import count_tokens
 
 Reply = str | Callable[[list[BaseMessage]], str]
+SOURCE_BLOCK = re.compile(r"^\[(\d+)\] .*?\n<<<\n(.*?)\n>>>", re.MULTILINE | re.DOTALL)
 
 
 class NoReplyQueued(RuntimeError):
@@ -136,3 +139,18 @@ def fake_backend(
     """A Backend around the fake model, shaped as make_backend builds one for the provider."""
     base_url = "http://127.0.0.1:9/v1" if provider == "openai-compatible" else None
     return Backend(provider, model_name, model, count_tokens, context_tokens, max_tokens, base_url=base_url)
+
+
+def shown_sources(messages: list[BaseMessage]) -> dict[int, str]:
+    """The numbered source texts in a prompt, as the model saw them."""
+    return {int(n): text for n, text in SOURCE_BLOCK.findall(str(messages[-1].content))}
+
+
+def quote(n: int, containing: str = "", cite: str | None = None) -> Callable[[list[BaseMessage]], str]:
+    """A reply copying one sentence of source n (the first one holding `containing`), citing [n]."""
+
+    def reply(messages: list[BaseMessage]) -> str:
+        sentence = next(s for s in split_sentences(shown_sources(messages)[n]) if containing in s)
+        return f"{sentence.rstrip('.')} [{cite or n}]."
+
+    return reply

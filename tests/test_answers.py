@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import SampleBuild, write_listing
-from fakes import FakeChatModel, fake_backend
+from fakes import FakeChatModel, fake_backend, quote
 from langchain_core.messages import BaseMessage
 
 from assistant.chain import LOCAL_MAX_TOKENS, NOT_COVERED, REFUSAL_MARK, Answerer, iter_answers, local_grammar
@@ -24,7 +24,6 @@ from assistant.context import render_sources
 from assistant.errors import ConfigError, LitReviewError
 from assistant.llm.backends import OPENAI_DEFAULT_MODEL, make_backend
 from assistant.settings import HOME_ENV, LLMSettings, load_settings
-from assistant.text import split_sentences
 from assistant.types import Answer, Paper, Turn
 from assistant.workspace import Workspace
 
@@ -33,7 +32,6 @@ ITEMS = {item["id"]: item for item in map(json.loads, QA_DEV.read_text(encoding=
 INVERSE = "Inverse Scaling: When Bigger Isn't Better"
 QUESTION = ITEMS["f001"]["query"]  # how many datasets did the Inverse Scaling paper use: "11"
 OFF_TOPIC = "How do I keep a sourdough starter alive in a cold kitchen?"
-SOURCE_BLOCK = re.compile(r"^\[(\d+)\] .*?\n<<<\n(.*?)\n>>>", re.MULTILINE | re.DOTALL)
 Reply = Callable[[list[BaseMessage]], str]
 
 
@@ -53,21 +51,6 @@ def answerer(ws: Workspace, model: FakeChatModel, provider: Any = "openai-compat
 
 def extractive(ws: Workspace) -> Answerer:
     return ws.answerer(LLMSettings(provider="extractive"))
-
-
-def shown_sources(messages: list[BaseMessage]) -> dict[int, str]:
-    """The numbered source texts in a prompt, as the model saw them."""
-    return {int(n): text for n, text in SOURCE_BLOCK.findall(str(messages[-1].content))}
-
-
-def quote(n: int, containing: str = "", cite: str | None = None) -> Reply:
-    """A reply copying one sentence of source n (the first one holding `containing`), citing [n]."""
-
-    def reply(messages: list[BaseMessage]) -> str:
-        sentence = next(s for s in split_sentences(shown_sources(messages)[n]) if containing in s)
-        return f"{sentence.rstrip('.')} [{cite or n}]."
-
-    return reply
 
 
 def check_sources(ans: Answer, k: int = 5) -> None:

@@ -16,7 +16,7 @@ import bibtexparser
 import pytest
 from clitools import one_error_line, run
 from conftest import SampleBuild, write_listing
-from fakes import FakeChatModel, fake_backend
+from fakes import FakeChatModel, fake_backend, shown_sources
 from langchain_core.messages import BaseMessage
 
 from assistant.citations import CITE, marker_numbers
@@ -35,7 +35,6 @@ from assistant.writing.themes import cluster
 
 TOPIC = "tool use and API calling by LLM agents"  # evals topical t010: two groups of three papers
 OFF_TOPIC = "How do I keep a sourdough starter alive in a cold kitchen?"
-SOURCE_BLOCK = re.compile(r"^\[(\d+)\] .*?\n<<<\n(.*?)\n>>>", re.MULTILINE | re.DOTALL)
 CITE_KEYS = re.compile(r"\\cite\{([^}]*)\}")
 
 
@@ -75,11 +74,6 @@ def reference_sources(ws: Workspace, draft: RelatedWorkDraft) -> list[Source]:
 
 def numbers_cited(text: str) -> list[int]:
     return [n for m in CITE.finditer(text) for n in marker_numbers(m.group(0))]
-
-
-def shown_sources(messages: list[BaseMessage]) -> dict[int, str]:
-    """The numbered abstracts in a prompt, as the model saw them."""
-    return {int(n): text for n, text in SOURCE_BLOCK.findall(str(messages[-1].content))}
 
 
 # -- the extractive draft -----------------------------------------------------------------------------

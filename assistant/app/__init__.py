@@ -1,0 +1,1 @@
+"""The Streamlit app: thin pages over assistant.workspace and assistant.writing (run with `litreview ui`)."""

@@ -1,0 +1,54 @@
+"""`litreview ui`: start the Streamlit app on this machine."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from assistant.cli.common import app, err, progress_bar, workspace
+from assistant.errors import LitReviewError
+from assistant.settings import HOME_ENV
+
+APP = Path(__file__).resolve().parents[1] / "app" / "main.py"
+PROJECT = Path(__file__).resolve().parents[2]  # holds .streamlit/config.toml in a source checkout
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to serve the app on.")] = 8501,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (127.0.0.1: this machine only).")
+                    ] = "127.0.0.1",
+    sample: Annotated[bool, typer.Option("--sample", help="Load the sample library first when it is empty.")] = False,
+) -> None:
+    """Start the app (chat, library, summaries, comparison tables, related work) in your browser."""
+    ws = workspace()
+    if sample and not ws.library.count():
+        with progress_bar() as bar:
+            report = ws.ingest_sample(bar)
+        err.print(f"sample library loaded: {report.new} papers", highlight=False)
+    check_port(host, port)
+    env = {**os.environ, HOME_ENV: str(ws.settings.home.resolve())}
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", host,
+           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--client.showErrorDetails", "none"]
+    cwd = PROJECT if (PROJECT / ".streamlit" / "config.toml").is_file() else None
+    err.print(f"litreview app: http://{escape(host)}:{port}  (Ctrl-C stops it)", highlight=False)
+    code = subprocess.call(cmd, env=env, cwd=cwd)
+    if code not in (0, -2, 130):
+        raise typer.Exit(code)
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail with one line when the port cannot be served on."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise LitReviewError(f"cannot serve on {host}:{port}: {exc.strerror or exc} (try --port)") from None
