@@ -1,4 +1,4 @@
-# litreview: `make run` sets everything up and opens the sample library; `make test` runs the tests.
+# litreview: `make run` sets everything up and serves the app on the sample library; `make test` runs the tests.
 VENV ?= .venv
 LR := $(VENV)/bin/litreview
 
@@ -9,8 +9,7 @@ setup:
 
 run: setup
 	$(LR) ingest --sample
-	$(LR) search "how can a small model learn to call external tools" -k 5
-	$(LR) ask "How many professional-level Capture the Flag tasks does Cybench include?"
+	$(LR) ui
 
 test:
 	bash scripts/test.sh

@@ -8,10 +8,12 @@ scripted FakeChatModel behind a patched Workspace.backend.
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
+from clitools import one_error_line, run
 from conftest import FIXTURES, make_paper_pdf, write_listing
 from fakes import FakeChatModel, fake_backend, quote
 from pydantic import SecretStr
@@ -367,3 +369,12 @@ def test_token_stream_hands_the_job_error_to_the_reader() -> None:
     assert list(stream) == ["partial "]
     with pytest.raises(LitReviewError, match="went away"):
         stream.result()
+
+
+def test_litreview_ui_on_a_busy_port_is_one_error_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, _, err = run(capsys, "ui", "--port", str(port))
+    assert code == 1 and f"cannot serve on 127.0.0.1:{port}" in one_error_line(err)
