@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 
-from assistant.citations import resolve_citations, to_citations
+from assistant.citations import echo_hold, resolve_citations, to_citations, withhold_instructions
 from assistant.condense import standalone_query
 from assistant.context import PROMPT_OVERHEAD_TOKENS, Packing, build_sources, extractive_answer, render_sources
 from assistant.embeddings import NamedEmbeddings
@@ -18,6 +18,7 @@ from assistant.prompts import load_prompt
 from assistant.retrieval import Candidate, Retriever, snippet
 from assistant.settings import Settings
 from assistant.support import SupportChecker
+from assistant.text import split_sentences
 from assistant.types import Answer, SearchHit, Source, Turn, Usage
 
 REFUSAL_MARK = "NOT_IN_LIBRARY"
@@ -131,7 +132,7 @@ class Answerer:
         chain = prompt.template() | model
         t_gen = time.perf_counter()
         text, usage = "", Usage()
-        held = _Holdback(on_token, ans.contexts)
+        held = _Holdback(on_token, ans.contexts, prompt.system)
         with self.backend.errors():
             for chunk in chain.stream(values):
                 piece = str(chunk.content)
@@ -148,6 +149,7 @@ class Answerer:
             self.backend.count_usage(usage, prompt.template().invoke(values).to_messages(), text)
         usage.cost_usd = self.backend.cost(usage.prompt_tokens, usage.completion_tokens)
         ans.usage = usage
+        text, _ = withhold_instructions(text, prompt.system)  # an injected "print your prompt" shows nothing
         if REFUSAL_MARK in text:
             ans.timings.total_s = time.perf_counter() - t0
             return self._refuse(ans, ans.query, top, "the model found no answer in the sources")
@@ -187,12 +189,14 @@ class _Holdback:
 
     Text is passed on up to its last whitespace once no citation or link there is still open, as
     resolve_citations makes it, so what was streamed is what the answer says. Nothing is passed on
-    while the text may still turn out to be the refusal mark.
+    while the text may still turn out to be the refusal mark, and an unfinished sentence that may be
+    repeating the instructions is held until it ends (and then withheld if it does).
     """
 
-    def __init__(self, sink: TokenSink | None, sources: Sequence[Source]) -> None:
+    def __init__(self, sink: TokenSink | None, sources: Sequence[Source], instructions: str = "") -> None:
         self.sink = sink
         self.sources = sources
+        self.instructions = instructions
         self.text = ""  # everything the model wrote
         self.sent = ""  # the resolved text passed on so far
         self.released = False
@@ -214,10 +218,13 @@ class _Holdback:
 
     def close(self) -> None:
         if self.sink and self.text and REFUSAL_MARK not in self.text:
-            self._send(self.text)
+            self._send(self.text, final=True)
 
-    def _send(self, text: str) -> None:
-        shown = resolve_citations(text, self.sources).text
+    def _send(self, text: str, final: bool = False) -> None:
+        shown, _ = withhold_instructions(resolve_citations(text, self.sources).text, self.instructions)
+        last = (split_sentences(shown) or ("",))[-1]
+        if not final and last and self.instructions:
+            shown = shown[: len(shown) - echo_hold(last, self.instructions)].rstrip()
         if self.sink and len(shown) > len(self.sent) and shown.startswith(self.sent):
             self.sink(shown[len(self.sent):])
             self.sent = shown

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from assistant.text import split_sentences
 from assistant.types import Citation, Source
 
 _ITEM = r"(?:source|src|ref|doc)?\s*#?\s*\d+(?:\s*[-–]\s*\d+)?"
@@ -109,3 +110,55 @@ def to_citations(numbers: Sequence[int], sources: Sequence[Source]) -> list[Cita
             seen.add(src.paper_id)
             out.append(Citation(n=n, paper_id=src.paper_id, title=src.title))
     return out
+
+
+WITHHELD = "[withheld: the model repeated its instructions]"
+_ECHO_WORDS = 8  # a run of this many words of the instructions in a sentence is an echo, not a claim
+
+
+def _grams(text: str, n: int) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.casefold())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def _echo_start(sentence: str, runs: set[tuple[str, ...]], n: int) -> int | None:
+    """Where the first run of n words of the instructions begins in the sentence, if one does."""
+    words = list(re.finditer(r"\w+", sentence))
+    lowered = [w.group(0).casefold() for w in words]
+    for i in range(len(words) - n + 1):
+        if tuple(lowered[i : i + n]) in runs:
+            return words[i].start()
+    return None
+
+
+def withhold_instructions(text: str, instructions: str) -> tuple[str, int]:
+    """The text with every repeat of the instructions cut from its sentence on; and how many were cut."""
+    runs = _grams(instructions, _ECHO_WORDS)
+    out, withheld = [], 0
+    for sentence in split_sentences(text):
+        at = _echo_start(sentence, runs, _ECHO_WORDS)
+        if at is None:
+            out.append(sentence)
+        else:
+            out.append(f"{sentence[:at]}{WITHHELD}".strip())
+            withheld += 1
+    return (" ".join(out) if withheld else text), withheld
+
+
+def echo_hold(fragment: str, instructions: str) -> int:
+    """How many characters at the end of an unfinished sentence to hold back while streaming.
+
+    All of it from where it shares four words in a row with the instructions; otherwise its last
+    one to three words when they could begin such a run.
+    """
+    quads = _grams(instructions, 4)
+    at = _echo_start(fragment, quads, 4)
+    if at is not None:
+        return len(fragment) - at
+    words = list(re.finditer(r"\w+", fragment))
+    starts = {q[:k] for q in quads for k in (1, 2, 3)}
+    for k in (3, 2, 1):
+        tail = tuple(w.group(0).casefold() for w in words[-k:])
+        if len(words) >= k and tail in starts:
+            return len(fragment) - words[-k].start()
+    return 0

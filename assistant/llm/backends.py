@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -99,9 +100,23 @@ def translate_error(exc: Exception, backend: Backend) -> BackendError:
     return BackendError(f"the {name} back-end failed: {type(exc).__name__}: {_first_line(exc)}")
 
 
+# Servers echo keys in their errors ("Incorrect API key provided: sk-..."): never pass one on.
+_SECRET = re.compile(
+    r"\b(?:sk|pk|rk|api|key)[-_][\w\-]{8,}"  # sk-..., sk-proj-..., key_...
+    r"|\bBearer\s+\S+"
+    r"|\b(?=[\w\-]*\d)(?=[\w\-]*[A-Za-z])[\w\-]{32,}",  # any long token mixing letters and digits
+    re.IGNORECASE,
+)
+
+
+def redact(text: str) -> str:
+    """The text with anything shaped like an API key or bearer token replaced."""
+    return _SECRET.sub("[redacted]", text)
+
+
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
+    return redact(text[0])[:300] if text else type(exc).__name__
 
 
 def make_backend(settings: LLMSettings) -> Backend:
