@@ -1,0 +1,174 @@
+"""Run eval suites against a workspace's library: every finished case is written to records.jsonl at once
+(so an interrupted run resumes), then results.json and report.md are written from all the records."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import LitReviewError
+from assistant.evaluation.base import Suite
+from assistant.evaluation.datasets import project_evals_dir
+from assistant.evaluation.records import RecordStore
+from assistant.evaluation.report import write_report
+from assistant.evaluation.results import (
+    DatasetInfo,
+    LibraryInfo,
+    ModelIdentity,
+    RunResults,
+    SuiteResult,
+    git_revision,
+    model_identity,
+    now,
+    settings_dump,
+    sha256_file,
+    stable_hash,
+    write_results,
+)
+from assistant.evaluation.suites import make_suite, suite_class, suite_names
+from assistant.ingest import Progress
+from assistant.workspace import Workspace
+
+Note = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One suite to run: its dataset file and loaded cases."""
+
+    suite: Suite[Any]
+    path: Path
+    cases: list[Any]
+
+
+def parse_suite(name: str) -> list[str]:
+    """The suites `--suite NAME` stands for; an unknown name is an error."""
+    name = name.strip().lower()
+    if name == "all":
+        return list(suite_names())
+    if name not in suite_names():
+        raise LitReviewError(f"unknown suite '{name}': use {', '.join(suite_names())} or all")
+    return [name]
+
+
+def dataset_files(suites: Sequence[str], dataset: Path | None, note: Note | None = None) -> dict[str, Path]:
+    """Each suite's dataset file: the file given (one suite only), or its file in the folder given (or in the
+    checkout's evals/): SUITE.jsonl, else SUITE_dev.jsonl. With several suites, one without a file is skipped."""
+    root = dataset if dataset is not None else project_evals_dir()
+    if not root.exists():
+        what = "dataset" if dataset is not None else "bundled dev-set folder"
+        raise LitReviewError(f"{what} {root} does not exist" + ("" if dataset else ": give --dataset FILE_OR_DIR"))
+    if root.is_file():
+        if len(suites) != 1:
+            raise LitReviewError(f"a dataset file holds one suite's cases: add --suite ({', '.join(suite_names())})"
+                                 " or give a folder")
+        return {suites[0]: root}
+    found: dict[str, Path] = {}
+    for name in suites:
+        files = suite_class(name).files
+        path = next((root / f for f in files if (root / f).is_file()), None)
+        if path is not None:
+            found[name] = path
+        elif len(suites) == 1:
+            raise LitReviewError(f"no {name} dataset in {root} (looked for {' or '.join(files)})")
+        elif note:
+            note(f"{name}: skipped (no {' or '.join(files)} in {root})")
+    if not found:
+        raise LitReviewError(f"no dataset in {root} (looked for SUITE.jsonl or SUITE_dev.jsonl)")
+    return found
+
+
+def plan(ws: Workspace, files: dict[str, Path], sample: bool = False) -> list[Planned]:
+    """Load every dataset, then check each against the library, before any case runs (errors come first)."""
+    loaded = []
+    for name, path in files.items():
+        suite = make_suite(name, ws)
+        loaded.append(Planned(suite, path, suite.load(path)))
+    if ws.library.count() == 0:
+        raise LitReviewError(
+            f"the library at {ws.library.where} is empty: ingest your papers first, or use --sample to evaluate "
+            "the bundled dev sets on the bundled sample library"
+        )
+    for p in loaded:
+        try:
+            p.suite.check(p.cases)
+        except LitReviewError as exc:
+            if sample or p.path.resolve().parent != project_evals_dir().resolve():
+                raise
+            raise LitReviewError(f"{exc} (the bundled dev sets are about the sample library: add --sample)") from None
+    return loaded
+
+
+def _model(planned: Sequence[Planned]) -> ModelIdentity:
+    llm_suite = next((p.suite for p in planned if p.suite.uses_llm), None)
+    if llm_suite is None:
+        return ModelIdentity(provider="none", label="none (retrieval only)")
+    return model_identity(llm_suite.backend)  # a missing key or model file is reported before any work
+
+
+def run_eval(
+    ws: Workspace, planned: Sequence[Planned], out_dir: Path, force: bool = False, sample: bool = False,
+    progress: Progress | None = None, note: Note | None = None,
+) -> RunResults:
+    """Run the planned suites, resuming finished cases from out_dir, and write results.json and report.md."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = now()
+    model = _model(planned)
+    stats = ws.stats()
+    library = LibraryInfo(where=stats.data_dir, papers=stats.papers, fingerprint=ws.library.fingerprint(),
+                          embedding_model=stats.embedding_model, sample=sample)
+    store = RecordStore(out_dir)
+    results: dict[str, SuiteResult] = {}
+    for p in planned:
+        results[p.suite.name] = _run_suite(p, store, model, library, force, progress, note)
+    revision, dirty = git_revision()
+    run = RunResults(
+        git_revision=revision, git_dirty=dirty, started_at=started, finished_at=now(),
+        settings=settings_dump(ws.settings), model=model, library=library, suites=results,
+    )
+    write_results(out_dir, run)
+    write_report(run, out_dir)
+    return run
+
+
+def _run_suite(
+    p: Planned, store: RecordStore, model: ModelIdentity, library: LibraryInfo, force: bool,
+    progress: Progress | None, note: Note | None,
+) -> SuiteResult:
+    suite, name = p.suite, p.suite.name
+    t0 = time.perf_counter()
+    dataset = DatasetInfo(path=str(p.path.resolve()), sha256=sha256_file(p.path), cases=len(p.cases))
+    run_key = stable_hash({
+        "suite": name, "dataset": dataset.sha256, "settings": suite.key_settings(),
+        "model": model.model_dump() if suite.uses_llm else None,
+        "library": [library.fingerprint, library.papers, library.embedding_model],
+    })
+    done = store.resume(name, run_key, force)
+    if store.dropped and note:
+        note(f"{store.path}: {store.dropped} unreadable line(s) dropped (an interrupted write); those cases run again")
+    ids = {c.id for c in p.cases}
+    done = {cid: rec for cid, rec in done.items() if cid in ids}
+    resumed = len(done)
+    pending = [c for c in p.cases if c.id not in done]
+    if resumed and note:
+        note(f"{name}: resuming: {resumed} of {len(p.cases)} cases done earlier, {len(pending)} to run")
+    details: dict[str, Any] = {}
+    if pending:
+        details.update(suite.warm_up(pending))
+    total = len(p.cases)
+    if progress:
+        progress(name, resumed, total)
+    for case in pending:
+        rec = suite.run_case(case)
+        store.append(name, run_key, case.id, rec)
+        done[case.id] = rec
+        if progress:
+            progress(name, len(done), total)
+    records = [done[c.id] for c in p.cases]
+    metrics, more = suite.summarise(records)
+    details.update(more)
+    return SuiteResult(suite=name, dataset=dataset, run_key=run_key, metrics=metrics, details=details,
+                       records=records, resumed=resumed, seconds=round(time.perf_counter() - t0, 3))
