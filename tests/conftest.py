@@ -7,20 +7,23 @@ embedded Chroma library is plain files; a copy opens as an independent library).
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from chroma_server import chroma_server, copy_library
 
 from assistant.embeddings import NamedEmbeddings, get_embedder
 from assistant.ingest import sample_dir
 from assistant.settings import HOME_ENV, EmbeddingSettings, load_settings
 from assistant.sources.listing import parse_listing
+from assistant.store import Library
 from assistant.types import IngestReport, Paper
 from assistant.workspace import Workspace
 
@@ -58,6 +61,33 @@ def litreview_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+# Modules whose every test runs twice: on the embedded store and on a `chroma run` server.
+SERVER_MODULES = {"test_store", "test_ingest", "test_retrieval"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.module.__name__ in SERVER_MODULES and "store_mode" in metafunc.fixturenames:
+        metafunc.parametrize("store_mode", ["embedded", "server"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real `chroma run` server on 127.0.0.1 for the session (started on first use)."""
+    with chroma_server(tmp_path_factory.mktemp("chroma-server")) as url:
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def store_mode(request: pytest.FixtureRequest, litreview_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """'embedded', or 'server': LITREVIEW_STORE__CHROMA_URL set, in collections of this test's own."""
+    mode = str(getattr(request, "param", "embedded"))
+    if mode == "server":
+        monkeypatch.setenv("LITREVIEW_STORE__CHROMA_URL", request.getfixturevalue("chroma_url"))
+        prefix = "t" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:12]
+        monkeypatch.setenv("LITREVIEW_STORE__COLLECTION_PREFIX", prefix)
+    return mode
+
+
 @pytest.fixture(scope="session")
 def embedder() -> NamedEmbeddings:
     """The real MiniLM model (get_embedder keeps one per process)."""
@@ -86,10 +116,15 @@ def sample_build(tmp_path_factory: pytest.TempPathFactory) -> SampleBuild:
 
 
 @pytest.fixture
-def sample_ws(sample_build: SampleBuild, litreview_home: Path) -> Workspace:
-    """A workspace over a private copy of the embedded sample library (at LITREVIEW_HOME)."""
+def sample_ws(sample_build: SampleBuild, litreview_home: Path, store_mode: str) -> Workspace:
+    """A workspace over a private copy of the sample library (at LITREVIEW_HOME, or on the server)."""
     shutil.copytree(sample_build.home, litreview_home)
-    return Workspace(load_settings())
+    ws = Workspace(load_settings())
+    if store_mode == "server":
+        embedded = ws.settings.model_copy(update={"store": ws.settings.store.model_copy(
+            update={"chroma_url": None, "collection_prefix": "litreview"})})
+        copy_library(Library(embedded), ws.library)
+    return ws
 
 
 @pytest.fixture(scope="session")

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from chroma_server import free_port
 from conftest import SMALL_COUNT, write_listing
 
 from assistant.errors import StoreError
@@ -21,58 +15,6 @@ from assistant.types import Paper
 from assistant.workspace import Workspace
 
 pytestmark = pytest.mark.server
-STARTUP_LIMIT_S = 60.0
-
-
-def chroma_executable() -> str | None:
-    beside = Path(sys.executable).parent / "chroma"
-    return str(beside) if beside.is_file() else shutil.which("chroma")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def heartbeat(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
-
-
-@pytest.fixture(scope="module")
-def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    exe = chroma_executable()
-    if exe is None:
-        pytest.skip("the chroma executable is not installed")
-    data = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (data / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [exe, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + STARTUP_LIMIT_S
-        while not heartbeat(url):
-            if proc.poll() is not None:
-                pytest.fail(f"chroma run exited with {proc.returncode}: {(data / 'server.log').read_text()[-2000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"chroma run did not answer within {STARTUP_LIMIT_S:.0f} s")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The Chroma library (real, embedded): paper-whole writes, reads, deletes, repair, model checks."""
+"""The Chroma library (real; embedded and on a `chroma run` server): whole-paper writes, reads, repair."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ def library() -> Library:
     return Library(load_settings())
 
 
-def test_add_get_list_delete(library: Library, small_papers: list[Paper], embedder: NamedEmbeddings) -> None:
+def test_add_get_list_delete(library: Library, small_papers: list[Paper], embedder: NamedEmbeddings,
+                             store_mode: str) -> None:
     items = embedded(small_papers, embedder, library.settings)
     assert library.count() == 0 and library.list_papers() == []
     library.add_papers(items)
@@ -52,7 +53,7 @@ def test_add_get_list_delete(library: Library, small_papers: list[Paper], embedd
     assert library.delete_papers([second.paper_id]) == 0
     stats = library.stats()
     assert stats.chunks == sum(len(c) for p, c, _ in items if p.paper_id != second.paper_id)
-    assert (stats.backend, stats.embedding_model) == ("chroma-embedded", MINILM_NAME)
+    assert (stats.backend, stats.embedding_model) == (f"chroma-{store_mode}", MINILM_NAME)
 
 
 def test_rewriting_a_paper_drops_its_stale_chunks(library: Library, small_papers: list[Paper],
@@ -124,7 +125,8 @@ def test_repair_removes_orphan_chunks(small_ws: Workspace, embedder: NamedEmbedd
     chunks_before = lib.stats().chunks
     orphan_text = "Orphaned chunk about zebra migration telemetry in the Serengeti."
     vector = embedder.embed_query(orphan_text)
-    chroma_chunks = make_client(small_ws.settings).get_collection("litreview-chunks")
+    prefix = small_ws.settings.store.collection_prefix
+    chroma_chunks = make_client(small_ws.settings).get_collection(f"{prefix}-chunks")
     chroma_chunks.add(
         ids=["porphan00000:0", "porphan00000:1"], embeddings=[vector, vector], documents=[orphan_text] * 2,
         metadatas=[{"paper_id": "porphan00000", "title": "Zebra", "index": i, "n_chunks": 3} for i in (0, 1)],

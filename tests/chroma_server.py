@@ -1,0 +1,77 @@
+"""A real `chroma run` server on 127.0.0.1 for the tests, and copying a library into it."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from assistant.store import Library
+
+STARTUP_LIMIT_S = 60.0
+
+
+def chroma_executable() -> str | None:
+    beside = Path(sys.executable).parent / "chroma"
+    return str(beside) if beside.is_file() else shutil.which("chroma")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def heartbeat(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as resp:
+            return bool(resp.status == 200)
+    except OSError:
+        return False
+
+
+@contextmanager
+def chroma_server(data: Path) -> Iterator[str]:
+    """Start `chroma run` on a free port with its data in `data`; yield its URL; always stop it."""
+    exe = chroma_executable()
+    if exe is None:
+        raise RuntimeError("the chroma executable is not installed (it comes with the chromadb package)")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = data / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([exe, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
+                                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + STARTUP_LIMIT_S
+            while not heartbeat(url):
+                if proc.poll() is not None:
+                    raise RuntimeError(f"chroma run exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"chroma run did not answer within {STARTUP_LIMIT_S:.0f} s")
+                time.sleep(0.2)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def copy_library(source: Library, target: Library) -> None:
+    """Every record of one library (vectors included) written into another, e.g. embedded → server."""
+    for name in ("_papers", "_chunks", "_meta"):
+        src, dst = getattr(source, name), getattr(target, name)
+        got = src.get(include=["embeddings", "documents", "metadatas"])
+        for i in range(0, len(got["ids"]), 500):
+            docs = got["documents"][i : i + 500] if got["documents"] is not None else None
+            dst.upsert(ids=got["ids"][i : i + 500], embeddings=got["embeddings"][i : i + 500],
+                       documents=docs, metadatas=got["metadatas"][i : i + 500])
