@@ -49,17 +49,22 @@ def test_20_concurrent_answers_with_a_fake_model_all_succeed(sample_ws: Workspac
     answerer = Answerer(sample_ws.retriever, sample_ws.embedder, sample_ws.picker, fake_backend(model),
                         sample_ws.settings)
 
-    def one(_: int) -> tuple[str, list[str], str]:
+    def one(_: int) -> tuple[str, list[str], str, float]:
         tokens: list[str] = []
+        t0 = time.perf_counter()
         ans = answerer.ask(CYBENCH_Q, on_token=tokens.append)
-        return ans.answer, [c.title for c in ans.citations], "".join(tokens)
+        return ans.answer, [c.title for c in ans.citations], "".join(tokens), time.perf_counter() - t0
 
+    t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=20) as pool:
         results = list(pool.map(one, range(20)))
+    wall = time.perf_counter() - t0
+    lat = sorted(r[3] for r in results)
+    print(f"\n20 concurrent answers (fake model): {20 / wall:.2f}/s, p95 {lat[18]:.2f} s")
     assert len(model.calls) == 20
     answers = {r[0] for r in results}
     assert len(answers) == 1 and "40 professional-level" in answers.pop()
-    for answer, titles, streamed in results:
+    for answer, titles, streamed, _ in results:
         assert titles and all("Cybench" in t for t in titles)
         assert streamed == answer  # each session got its own tokens, none of another's
 

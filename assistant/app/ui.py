@@ -74,6 +74,11 @@ def load_sample(ws: Workspace) -> None:
         st.rerun()
 
 
+def notice(message: str) -> None:
+    """A passing note from a job, such as "library busy ... waiting"."""
+    st.info(message, icon=":material/hourglass_top:")
+
+
 def flash() -> None:
     """Show (once) the message the last action left for the next run."""
     message = st.session_state.pop("flash", None)

@@ -55,7 +55,7 @@ def add_files(ws: Workspace) -> None:
                     path = Path(tmp) / safe_name(f.name)
                     path.write_bytes(f.getvalue())
                     paths.append(path)
-                report = ws.ingest(paths, ui.progress_bar("Adding papers"))
+                report = ws.ingest(paths, ui.progress_bar("Adding papers"), on_wait=ui.notice)
                 st.session_state[LAST_REPORT] = report
                 st.session_state[UPLOAD_COUNTER] = n + 1  # a new uploader: the added files are cleared
                 st.rerun()
