@@ -8,5 +8,6 @@ echo "[test] ruff" >&2
 "$VENV/bin/ruff" check assistant tests
 echo "[test] mypy" >&2
 "$VENV/bin/mypy" assistant
+bash scripts/setup-browser.sh  # Debian's chromium for tests/test_browser.py
 echo "[test] pytest" >&2
 "$VENV/bin/python" -m pytest "$@"
