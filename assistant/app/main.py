@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from assistant.app import state
+from assistant.app import state, ui
 from assistant.app.views import chat, compare, library, related, summaries
 
 PAGES: dict[str, tuple[Callable[[], None], str, str]] = {
@@ -39,6 +39,9 @@ def sidebar() -> None:
         st.slider("Papers per answer (k)", 1, 20, ws.settings.retrieval.k, key=state.K)
         st.slider("Temperature", 0.0, 1.0, float(base.temperature), 0.05, key=state.TEMPERATURE,
                   disabled=provider == "extractive")
+        if provider == "local":  # load the model now rather than in the middle of the first answer
+            with st.spinner("Loading the local model…"), ui.guard("Loading the local model"):
+                ws.backend(state.llm_settings())
         st.caption(f"Library: {ws.library.count():,} papers")
 
 

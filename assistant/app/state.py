@@ -12,10 +12,10 @@ from assistant.workspace import Workspace
 
 PROVIDERS = ("extractive", "local", "openai", "openai-compatible")
 PROVIDER_LABELS = {
-    "extractive": "Extractive (no model: quotes the evidence)",
-    "local": "Local: SmolLM2-135M (bundled)",
+    "extractive": "Extractive (no model)",
+    "local": "Local SmolLM2-135M",
     "openai": "OpenAI",
-    "openai-compatible": "OpenAI-compatible server (Ollama, vLLM, llama.cpp)",
+    "openai-compatible": "OpenAI-compatible server",
 }
 # session_state keys of the sidebar widgets
 PROVIDER, MODEL, BASE_URL, API_KEY, K, TEMPERATURE = (

@@ -43,8 +43,9 @@ def md(text: str) -> str:
     return text
 
 
-def progress_bar(label: str) -> Progress:
-    """A progress bar on the page and the callback the library's jobs report to."""
+@contextmanager
+def progress_bar(label: str) -> Iterator[Progress]:
+    """A progress bar on the page while the block runs, and the callback the library's jobs report to."""
     bar = st.progress(0.0, text=label)
 
     def report(stage: str, done: int, total: int) -> None:
@@ -52,7 +53,10 @@ def progress_bar(label: str) -> Progress:
         frac = min(1.0, done / total) if total else 0.0
         bar.progress(frac, text=f"{label}: {name} {done}/{total}" if total else f"{label}: {name}")
 
-    return report
+    try:
+        yield report
+    finally:
+        bar.empty()
 
 
 def library_is_empty(ws: Workspace) -> bool:
@@ -68,8 +72,8 @@ def library_is_empty(ws: Workspace) -> bool:
 
 def load_sample(ws: Workspace) -> None:
     """Ingest the bundled sample library with a progress bar, then rerun the page."""
-    with guard("Loading the sample library"):
-        report = ws.ingest_sample(progress_bar("Loading the sample library"))
+    with guard("Loading the sample library"), progress_bar("Loading the sample library") as bar:
+        report = ws.ingest_sample(bar)
         st.session_state["flash"] = f"Sample library loaded: {report.new} new papers, {report.chunks_added} chunks."
         st.rerun()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -38,11 +37,13 @@ def ui(
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", host,
            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
            "--client.showErrorDetails", "none"]
-    cwd = PROJECT if (PROJECT / ".streamlit" / "config.toml").is_file() else None
     err.print(f"litreview app: http://{escape(host)}:{port}  (Ctrl-C stops it)", highlight=False)
-    code = subprocess.call(cmd, env=env, cwd=cwd)
-    if code not in (0, -2, 130):
-        raise typer.Exit(code)
+    if (PROJECT / ".streamlit" / "config.toml").is_file():
+        os.chdir(PROJECT)  # Streamlit reads .streamlit/config.toml (the theme) from where it runs
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Streamlit replaces this process, so a signal sent to `litreview ui` reaches the server itself.
+    os.execve(sys.executable, cmd, env)
 
 
 def check_port(host: str, port: int) -> None:

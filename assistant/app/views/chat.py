@@ -51,10 +51,13 @@ def ask(question: str, history: list[dict[str, Any]]) -> None:
         tokens = iter(stream)
         with st.spinner("Searching your library…"):
             first = next(tokens, "")
-        slot = st.empty()
+        slot, note = st.empty(), st.empty()
         if first:
+            if llm.provider != "extractive":
+                note.caption("Model draft: each sentence is checked against its sources when it is done.")
             slot.write_stream(ui.md(t) for t in chain([first], tokens))
         answer = stream.result()
         slot.empty()
+        note.empty()
         show_answer(ws, answer)
         history.append({"question": question, "answer": answer})

@@ -28,10 +28,10 @@ def render() -> None:
                             help="Pick fields or type your own (e.g. 'model size').")
     if st.button("Compare", type="primary", disabled=not (sel.ready and fields), key="compare_run"):
         st.session_state.pop(RESULT, None)
-        with ui.guard("Comparing"):
+        with ui.guard("Comparing"), ui.progress_bar("Comparing") as bar:
             st.session_state[RESULT] = compare_papers(
                 ws, sel.paper_ids, sel.topic, sel.max_papers, fields, llm=state.llm_settings(),
-                progress=ui.progress_bar("Comparing"))
+                progress=bar)
     result = st.session_state.get(RESULT)
     if isinstance(result, ComparisonTable):
         show(result)
@@ -55,6 +55,12 @@ def show(table: ComparisonTable) -> None:
     provenance = st.toggle("Show provenance (the abstract sentence behind each cell)", key="compare_provenance")
     st.dataframe(rows(table, provenance), hide_index=True, key="compare_table",
                  column_config={"paper": st.column_config.TextColumn("Paper", width="medium", pinned=True)})
+    for row in table.rows:
+        with st.expander(f"[{row.n}] {row.title}" + (f" ({row.year})" if row.year else "")):
+            for cell in row.cells:
+                st.markdown(f"**{ui.md(cell.field)}:** {ui.md(cell.value) if not cell.not_stated else '*not stated*'}")
+                if provenance and cell.provenance:
+                    st.caption(f"from: “{ui.md(cell.provenance)}”")
     modes = Counter(c.mode.replace("_", " ") for row in table.rows for c in row.cells)
     st.caption(ui.job_line(table.backend, table.model, table.seconds, table.usage, 0,
                            [f"{len(table.rows)} papers × {len(table.fields)} fields",

@@ -55,7 +55,8 @@ def add_files(ws: Workspace) -> None:
                     path = Path(tmp) / safe_name(f.name)
                     path.write_bytes(f.getvalue())
                     paths.append(path)
-                report = ws.ingest(paths, ui.progress_bar("Adding papers"), on_wait=ui.notice)
+                with ui.progress_bar("Adding papers") as bar:
+                    report = ws.ingest(paths, bar, on_wait=ui.notice)
                 st.session_state[LAST_REPORT] = report
                 st.session_state[UPLOAD_COUNTER] = n + 1  # a new uploader: the added files are cleared
                 st.rerun()
@@ -118,9 +119,12 @@ def keep(paper: Paper, years: Sequence[str], sources: Sequence[str]) -> bool:
 
 
 def table(papers: Sequence[Paper]) -> list[dict[str, object]]:
-    """Rows for the papers table."""
-    return [{"title": p.title, "year": p.year, "date": p.date, "upvotes": p.upvotes,
-             "sources": ", ".join(p.sources), "url": p.url, "id": p.paper_id} for p in papers]
+    """Rows for the papers table (columns no paper fills are left out)."""
+    rows: list[dict[str, object]] = [
+        {"title": p.title, "year": p.year, "date": p.date, "authors": ", ".join(p.authors[:3]) or None,
+         "upvotes": p.upvotes, "sources": ", ".join(p.sources), "url": p.url, "id": p.paper_id} for p in papers]
+    empty = [k for k in ("year", "date", "authors", "upvotes", "url") if all(r[k] is None for r in rows)]
+    return [{k: v for k, v in r.items() if k not in empty} for r in rows]
 
 
 def remove(ws: Workspace) -> None:

@@ -22,9 +22,9 @@ def render() -> None:
     max_papers = st.slider("At most this many papers", 2, 20, DEFAULT_PAPERS, key="related_max")
     if st.button("Draft", type="primary", disabled=not topic.strip(), key="related_run"):
         st.session_state.pop(RESULT, None)
-        with ui.guard("Drafting"):
+        with ui.guard("Drafting"), ui.progress_bar("Drafting") as bar:
             st.session_state[RESULT] = related_work(
-                ws, topic, max_papers, llm=state.llm_settings(), progress=ui.progress_bar("Drafting"))
+                ws, topic, max_papers, llm=state.llm_settings(), progress=bar)
     result = st.session_state.get(RESULT)
     if isinstance(result, RelatedWorkDraft):
         show(result)

@@ -23,10 +23,10 @@ def render() -> None:
     sel = ui.paper_picker(ws, "summary")
     if st.button("Summarise", type="primary", disabled=not sel.ready, key="summary_run"):
         st.session_state.pop(RESULT, None)
-        with ui.guard("Summarising"):
+        with ui.guard("Summarising"), ui.progress_bar("Summarising") as bar:
             st.session_state[RESULT] = summarize(
                 ws, sel.paper_ids, sel.topic, sel.max_papers, llm=state.llm_settings(),
-                progress=ui.progress_bar("Summarising"))
+                progress=bar)
     result = st.session_state.get(RESULT)
     if isinstance(result, Summary):
         show(result)
@@ -34,7 +34,8 @@ def render() -> None:
 
 def show(summary: Summary) -> None:
     """TL;DRs, the synthesis, references and downloads."""
-    st.subheader("Summaries" + (f": {ui.md(summary.topic)}" if summary.topic else ""))
+    if summary.topic:
+        st.subheader(f"On {ui.md(summary.topic)}")
     for p in summary.papers:
         year = f" ({p.year})" if p.year else ""
         tldr = ui.md(p.tldr) if p.tldr else "*(no sentence of the abstract passed the check)*"
