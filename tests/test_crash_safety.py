@@ -95,6 +95,7 @@ def test_sigkill_midway_through_an_ingest_leaves_whole_papers_and_a_rerun_comple
     ws = Workspace(load_settings())
     stored = whole_papers_only(ws)
     assert 0 < stored < total  # some papers were committed, not all
+    print(f"\nkilled at {done}/{of} chunks embedded: {stored} of {total} papers stored, all whole")
     assert ws.search("a framework for evaluating cybersecurity agents", k=5)  # the library opens and answers
 
     rerun = subprocess.run([LITREVIEW, "ingest", "--sample", "--json"], capture_output=True, text=True,
