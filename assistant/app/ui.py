@@ -11,6 +11,7 @@ import streamlit as st
 
 from assistant.errors import LitReviewError
 from assistant.ingest import Progress
+from assistant.llm.backends import redact
 from assistant.types import Paper, Usage
 from assistant.workspace import Workspace
 
@@ -29,10 +30,10 @@ def guard(what: str) -> Iterator[None]:
     try:
         yield
     except LitReviewError as exc:
-        st.error(f"{what} failed: {exc}", icon=":material/error:")
+        st.error(f"{what} failed: {redact(str(exc))}", icon=":material/error:")
     except Exception as exc:
-        log.warning("%s failed: %s: %s", what, type(exc).__name__, exc)  # no traceback: it may hold secrets
-        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        first = redact((str(exc).strip().splitlines() or [""])[0])[:300]
+        log.warning("%s failed: %s: %s", what, type(exc).__name__, first)  # no traceback: it may hold secrets
         st.error(f"{what} failed: unexpected {type(exc).__name__}: {first}", icon=":material/error:")
 
 

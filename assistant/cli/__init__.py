@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from assistant.cli.common import app, err
 from assistant.errors import LitReviewError
+from assistant.llm.backends import redact
 
 # Importing the command modules registers their commands on `app`.
 from assistant.cli import library as _library  # noqa: F401  isort: skip
@@ -30,12 +31,12 @@ def main(argv: list[str] | None = None) -> int:
         err.print("interrupted")
         return 130
     except LitReviewError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, markup=True)
+        err.print(f"[red]error:[/red] {escape(redact(str(exc)))}", highlight=False, markup=True)
         return 1
     except Exception as exc:
         if os.environ.get("LITREVIEW_DEBUG"):
             raise
-        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        first = redact((str(exc).strip().splitlines() or [""])[0])[:300]
         err.print(
             f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(first)} "
             "(run with LITREVIEW_DEBUG=1 to see the traceback)",
