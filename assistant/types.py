@@ -157,6 +157,18 @@ class Usage(BaseModel):
     cost_usd: float | None = None
 
 
+def usage_parts(usage: Usage, removed_citations: int = 0) -> list[str]:
+    """Footer pieces for tokens, estimated cost and removed citations (empty when there are none)."""
+    parts = []
+    if usage.prompt_tokens or usage.completion_tokens:
+        parts.append(f"{usage.prompt_tokens}+{usage.completion_tokens} tokens")
+    if usage.cost_usd is not None:
+        parts.append(f"~${usage.cost_usd:.5f}")
+    if removed_citations:
+        parts.append(f"{removed_citations} invented citation(s) removed")
+    return parts
+
+
 AnswerMode = Literal["generated", "extractive", "fallback", "refused"]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from assistant.app.ui import md, paper_card
-from assistant.types import Answer
+from assistant.types import Answer, usage_parts
 from assistant.workspace import Workspace
 
 SHOWN_QUESTION_CHARS = 600
@@ -64,16 +64,11 @@ def show_refusal(answer: Answer) -> None:
 
 def details_line(answer: Answer) -> str:
     """Back-end, mode, timings, tokens and cost of one answer, as one line."""
-    t, u = answer.timings, answer.usage
+    t = answer.timings
     parts = [answer.backend + (f": {answer.model}" if answer.model else ""), answer.mode,
              f"retrieval {t.retrieval_s:.2f} s"]
     if t.first_token_s is not None:
         parts.append(f"first token {t.first_token_s:.2f} s")
     parts.append(f"total {t.total_s:.2f} s")
-    if u.prompt_tokens or u.completion_tokens:
-        parts.append(f"{u.prompt_tokens} prompt + {u.completion_tokens} completion tokens")
-    if u.cost_usd is not None:
-        parts.append(f"~${u.cost_usd:.5f}")
-    if answer.removed_citations:
-        parts.append(f"{answer.removed_citations} invented citation(s) removed")
+    parts += usage_parts(answer.usage, answer.removed_citations)
     return " · ".join(md(p) for p in parts)

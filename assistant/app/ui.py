@@ -12,7 +12,7 @@ import streamlit as st
 from assistant.errors import LitReviewError
 from assistant.ingest import Progress
 from assistant.llm.backends import redact
-from assistant.types import Paper, Usage
+from assistant.types import Paper, Usage, usage_parts
 from assistant.workspace import Workspace
 
 log = logging.getLogger("litreview.app")
@@ -137,11 +137,5 @@ def paper_card(paper: Paper) -> None:
 def job_line(backend: str, model: str | None, seconds: float, usage: Usage, removed: int,
              extra: Sequence[str] = ()) -> str:
     """One caption on how a writing job's result was made."""
-    parts = [backend + (f": {model}" if model else ""), *extra, f"{seconds:.1f} s"]
-    if usage.prompt_tokens or usage.completion_tokens:
-        parts.append(f"{usage.prompt_tokens}+{usage.completion_tokens} tokens")
-    if usage.cost_usd is not None:
-        parts.append(f"~${usage.cost_usd:.5f}")
-    if removed:
-        parts.append(f"{removed} invented citation(s) removed")
+    parts = [backend + (f": {model}" if model else ""), *extra, f"{seconds:.1f} s", *usage_parts(usage, removed)]
     return " · ".join(md(p) for p in parts)

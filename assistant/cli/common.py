@@ -14,7 +14,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from assistant.settings import load_settings
-from assistant.types import Usage
 from assistant.workspace import Workspace
 
 app = typer.Typer(
@@ -79,15 +78,3 @@ def progress_bar(enabled: bool = True) -> Iterator[Any]:
             bar.update(tasks[stage], completed=done, total=total)
 
         yield update
-
-
-def usage_parts(usage: Usage, removed_citations: int = 0) -> list[str]:
-    """Footer pieces for tokens, estimated cost and removed citations (empty when there are none)."""
-    parts = []
-    if usage.prompt_tokens or usage.completion_tokens:
-        parts.append(f"{usage.prompt_tokens}+{usage.completion_tokens} tokens")
-    if usage.cost_usd is not None:
-        parts.append(f"~${usage.cost_usd:.5f}")
-    if removed_citations:
-        parts.append(f"{removed_citations} invented citation(s) removed")
-    return parts

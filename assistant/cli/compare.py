@@ -11,6 +11,7 @@ import typer
 from assistant.cli.common import app, err, progress_bar, workspace
 from assistant.cli.qa import LlmFlag, ModelFlag, UrlFlag
 from assistant.errors import LitReviewError
+from assistant.types import usage_parts
 from assistant.writing.compare import compare_papers, render_csv, render_json, render_markdown
 from assistant.writing.compare_fields import DEFAULT_FIELDS
 from assistant.writing.models import ComparisonTable
@@ -65,9 +66,4 @@ def _footer(table: ComparisonTable) -> str:
         ", ".join(f"{n} {mode.replace('_', ' ')}" for mode, n in sorted(modes.items())),
         f"{table.seconds:.1f} s",
     ]
-    u = table.usage
-    if u.prompt_tokens or u.completion_tokens:
-        parts.append(f"{u.prompt_tokens}+{u.completion_tokens} tokens")
-    if u.cost_usd is not None:
-        parts.append(f"~${u.cost_usd:.5f}")
-    return " · ".join(parts)
+    return " · ".join([*parts, *usage_parts(table.usage)])

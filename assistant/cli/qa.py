@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from assistant.cli.common import app, err, finish, out, print_json, print_json_line, workspace
 from assistant.errors import LitReviewError
-from assistant.types import Answer, Turn
+from assistant.types import Answer, Turn, usage_parts
 from assistant.workspace import Workspace, check_query
 
 LlmFlag = Annotated[
@@ -156,17 +156,12 @@ def print_answer(answer: Answer, streamed: bool, show_sources: bool) -> None:
 
 
 def _footer(answer: Answer) -> str:
-    t, u = answer.timings, answer.usage
+    t = answer.timings
     parts = [answer.backend + (f": {answer.model}" if answer.model else "")]
     if t.first_token_s is not None and answer.mode in ("generated", "fallback"):
         parts.append(f"first token {t.first_token_s:.1f} s")
     parts.append(f"{t.total_s:.1f} s")
-    if u.prompt_tokens or u.completion_tokens:
-        parts.append(f"{u.prompt_tokens}+{u.completion_tokens} tokens")
-    if u.cost_usd is not None:
-        parts.append(f"~${u.cost_usd:.5f}")
-    if answer.removed_citations:
-        parts.append(f"{answer.removed_citations} invented citation(s) removed")
+    parts += usage_parts(answer.usage, answer.removed_citations)
     return " · ".join(parts)
 
 

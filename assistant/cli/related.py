@@ -10,9 +10,10 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from assistant.cli.common import app, err, print_json, progress_bar, usage_parts, workspace
+from assistant.cli.common import app, err, print_json, progress_bar, workspace
 from assistant.cli.qa import LlmFlag, ModelFlag, UrlFlag
 from assistant.errors import LitReviewError
+from assistant.types import usage_parts
 from assistant.writing.common import MAX_PAPERS
 from assistant.writing.models import RelatedWorkDraft
 from assistant.writing.related import DEFAULT_PAPERS, related_work

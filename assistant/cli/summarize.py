@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 from rich.markdown import Markdown
 
-from assistant.cli.common import app, err, out, print_json, progress_bar, usage_parts, workspace
+from assistant.cli.common import app, err, out, print_json, progress_bar, workspace
 from assistant.cli.qa import LlmFlag, ModelFlag, UrlFlag
 from assistant.errors import LitReviewError
+from assistant.types import usage_parts
 from assistant.writing.models import Summary
 from assistant.writing.summary import summarize as summarize_papers
 from assistant.writing.summary import summary_markdown
