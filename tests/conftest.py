@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from chroma_server import chroma_server, copy_library
+from servers import chroma_server, copy_library
 
 from assistant.embeddings import NamedEmbeddings, get_embedder
 from assistant.ingest import sample_dir

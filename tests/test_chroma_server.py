@@ -6,8 +6,8 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from chroma_server import free_port
 from conftest import SMALL_COUNT, write_listing
+from servers import free_port
 
 from assistant.errors import StoreError
 from assistant.settings import load_settings

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from clitools import run
 from pydantic import SecretStr
+from servers import free_port
 
 import assistant.offline
 from assistant.errors import BackendError, ConfigError
@@ -46,12 +47,6 @@ def stream(backend: Backend) -> str:
     assert backend.chat is not None
     with backend.errors():
         return "".join(str(chunk.content) for chunk in backend.chat.stream("Say hello."))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

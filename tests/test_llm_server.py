@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from servers import free_port, stop
 
 from assistant.cli import main
 from assistant.offline import smollm_gguf
@@ -38,12 +38,6 @@ class LlamaServer:
     url: str  # the OpenAI-compatible base URL, ending in /v1
     model_id: str  # what the server's /v1/models lists
     log: Path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def listed_models(url: str) -> list[str] | None:
@@ -87,12 +81,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
         assert models, "the server lists no model"
         yield LlamaServer(url=url, model_id=models[0], log=log_path)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc)
         log.close()
 
 

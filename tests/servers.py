@@ -1,4 +1,4 @@
-"""A real `chroma run` server on 127.0.0.1 for the tests, and copying a library into it."""
+"""Server processes for the tests: free ports, stopping, a real `chroma run` on 127.0.0.1, copying a library into it."""
 
 from __future__ import annotations
 
@@ -26,6 +26,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a server process, killing it if it has not gone within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 def heartbeat(url: str) -> bool:
@@ -58,12 +68,7 @@ def chroma_server(data: Path) -> Iterator[str]:
                 time.sleep(0.2)
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            stop(proc)
 
 
 def copy_library(source: Library, target: Library) -> None:

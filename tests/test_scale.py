@@ -1,0 +1,128 @@
+"""The BM25 index saved beside the library: reused for the same library state, never for another."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLE_FILES, write_listing
+
+from assistant.lexical import BM25Index, IndexCache
+from assistant.retrieval import Retriever
+from assistant.settings import HOME_ENV, load_settings
+from assistant.sources.listing import parse_listing
+from assistant.types import Paper
+from assistant.workspace import Workspace
+
+QUERY = "how can a small model learn to call external tools"
+
+
+def cache_root(ws: Workspace) -> Path:
+    return ws.settings.cache_dir / "bm25" / ws.library.identity()
+
+
+def saved_states(ws: Workspace) -> list[Path]:
+    root = cache_root(ws)
+    return sorted(p for p in root.iterdir() if not p.name.startswith(".")) if root.exists() else []
+
+
+def other_papers(known: list[Paper], n: int) -> list[Paper]:
+    """n sample papers that are not among `known`."""
+    ids = {p.paper_id for p in known}
+    return [p for p in parse_listing(SAMPLE_FILES[0]).papers if p.paper_id not in ids][:n]
+
+
+def fresh_retriever(monkeypatch: pytest.MonkeyPatch, *, allow_listing: bool) -> tuple[Workspace, Retriever]:
+    """A new workspace over the same home, as a new process would open it."""
+    ws = Workspace(load_settings())
+    if not allow_listing:
+        def no_listing() -> list[Paper]:
+            raise AssertionError("the index was rebuilt from every paper instead of loaded")
+
+        monkeypatch.setattr(ws.library, "list_papers", no_listing)
+    return ws, ws.retriever
+
+
+def test_index_round_trip(tmp_path: Path, small_papers: list[Paper]) -> None:
+    index = BM25Index(small_papers)
+    index.save(tmp_path / "ix", "state-1")
+    loaded = BM25Index.load(tmp_path / "ix", "state-1")
+    assert loaded is not None and loaded.paper_ids == index.paper_ids
+    for query in (QUERY, small_papers[2].title, "zzzz unknown words"):
+        assert loaded.search(query, 5) == index.search(query, 5)
+        assert loaded.ideal_score(query) == pytest.approx(index.ideal_score(query))
+    term = next(iter(index._idf))
+    assert loaded.idf(term) == index.idf(term)
+    assert BM25Index.load(tmp_path / "ix", "state-2") is None  # saved for another library state
+    assert BM25Index.load(tmp_path / "missing", "state-1") is None
+
+
+def test_empty_index_round_trip(tmp_path: Path) -> None:
+    BM25Index([]).save(tmp_path / "ix", "k")
+    loaded = BM25Index.load(tmp_path / "ix", "k")
+    assert loaded is not None and len(loaded) == 0 and loaded.search(QUERY, 5) == []
+
+
+def test_search_reuses_the_saved_index(small_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = small_ws.search(QUERY, k=5, mode="bm25")
+    assert before and len(saved_states(small_ws)) == 1
+    ws, retriever = fresh_retriever(monkeypatch, allow_listing=False)
+    assert ws.search(QUERY, k=5, mode="bm25") == before
+    assert ws.search(QUERY, k=5) == small_ws.search(QUERY, k=5)  # hybrid too
+    assert retriever.bm25().paper_ids == small_ws.retriever.bm25().paper_ids
+
+
+def test_a_write_makes_a_new_index_and_drops_the_old(
+    small_ws: Workspace, small_papers: list[Paper], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small_ws.search(QUERY, mode="bm25")
+    first = saved_states(small_ws)
+    extra = other_papers(small_papers, 1)
+    small_ws.ingest([write_listing(tmp_path / "more.txt", extra)])
+    ws, _ = fresh_retriever(monkeypatch, allow_listing=True)
+    hits = ws.search(extra[0].title, k=1, mode="bm25")
+    assert hits[0].paper_id == extra[0].paper_id  # the new paper is in the index used
+    now = saved_states(small_ws)
+    assert len(now) == 1 and now != first
+    ws.delete([extra[0].paper_id])
+    assert extra[0].paper_id not in {h.paper_id for h in ws.search(extra[0].title, k=10, mode="bm25")}
+    assert len(ws.retriever.bm25()) == len(small_papers)
+
+
+def test_damaged_index_is_rebuilt(small_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = small_ws.search(QUERY, k=5, mode="bm25")
+    (state,) = saved_states(small_ws)
+    for npy in (state / "bm25s").glob("*.npy"):
+        npy.write_bytes(b"not numpy")
+    ws, _ = fresh_retriever(monkeypatch, allow_listing=True)
+    assert ws.search(QUERY, k=5, mode="bm25") == before
+    (state / "lexicon.json").write_text("{", encoding="utf-8")
+    ws, _ = fresh_retriever(monkeypatch, allow_listing=True)
+    assert ws.search(QUERY, k=5, mode="bm25") == before
+
+
+def test_a_library_made_anew_never_reads_the_old_index(
+    small_ws: Workspace, small_papers: list[Paper], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small_ws.search(QUERY, mode="bm25")
+    old_key, old_id = small_ws.library.fingerprint(), small_ws.library.identity()
+    # the library folder deleted and made again while the cache stayed: a new home holding the old cache
+    home = tmp_path / "again"
+    shutil.copytree(small_ws.settings.cache_dir, home / "cache")
+    monkeypatch.setenv(HOME_ENV, str(home))
+    others = other_papers(small_papers, len(small_papers))
+    ws = Workspace(load_settings())
+    ws.ingest([write_listing(tmp_path / "others.txt", others)])
+    assert ws.library.fingerprint() == old_key  # same count, same generation: the state key alone would clash
+    assert ws.library.identity() != old_id
+    assert set(ws.retriever.bm25().paper_ids) == {p.paper_id for p in others}
+
+
+def test_save_keeps_the_first_of_two_writers(tmp_path: Path, small_papers: list[Paper]) -> None:
+    cache = IndexCache(tmp_path)
+    cache.save("k", BM25Index(small_papers[:2]))
+    cache.save("k", BM25Index(small_papers))  # another process saved the same state first: theirs is kept
+    loaded = cache.load("k")
+    assert loaded is not None and len(loaded) == 2
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
