@@ -1,17 +1,27 @@
-"""BM25 over whole papers (title + abstract) with bm25s."""
+"""BM25 over whole papers (title + abstract) with bm25s, and its on-disk cache per library state."""
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import shutil
 import threading
+import uuid
 from collections.abc import Sequence
 from functools import cache
+from hashlib import sha1
+from pathlib import Path
 from typing import Any
 
 import bm25s
 import numpy as np
 
 from assistant.types import Paper
+
+INDEX_FORMAT = 1
+_LEXICON = "lexicon.json"
+_MODEL = "bm25s"
 
 
 @cache
@@ -71,7 +81,67 @@ class BM25Index:
             return []
         with self._lock:
             docs, scores = self._model.retrieve(
-                [known], k=min(n, len(self.paper_ids)), show_progress=False, n_threads=1
+                [known], k=min(n, len(self.paper_ids)), show_progress=False, n_threads=0  # 0: no thread pool per query
             )
         out = [(self.paper_ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True)]
         return [(pid, s) for pid, s in out if s > 0]
+
+    def save(self, folder: Path, key: str) -> None:
+        """Write the index to `folder` (which must not exist yet), labelled with the library state `key`."""
+        folder.mkdir(parents=True)
+        if self.paper_ids:
+            self._model.save(str(folder / _MODEL), show_progress=False)
+        lexicon = {"format": INDEX_FORMAT, "key": key, "paper_ids": self.paper_ids, "idf": self._idf}
+        (folder / _LEXICON).write_text(json.dumps(lexicon, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path, key: str) -> BM25Index | None:
+        """The index saved in `folder` for the library state `key`; None when it is missing or for another state."""
+        try:
+            lexicon = json.loads((folder / _LEXICON).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(lexicon, dict) or lexicon.get("format") != INDEX_FORMAT or lexicon.get("key") != key:
+            return None
+        index = cls([])
+        index.paper_ids = [str(pid) for pid in lexicon["paper_ids"]]
+        index._idf = {str(t): float(v) for t, v in lexicon["idf"].items()}
+        if index.paper_ids:  # the score matrix is memory-mapped: opening costs no time, pages load on use
+            index._model = bm25s.BM25.load(str(folder / _MODEL), mmap=True, show_progress=False)
+        return index
+
+
+class IndexCache:
+    """BM25 indexes of one library kept on disk, one per library state; only the newest is kept.
+
+    A state is the library's fingerprint, which changes on every write by any process, so an index
+    is reused only for the very papers it was built from. Writes go to a private folder renamed into
+    place, so a reader never sees half an index; a damaged or unreadable cache is rebuilt, never fatal.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _folder(self, key: str) -> Path:
+        return self.root / sha1(key.encode()).hexdigest()[:16]
+
+    def load(self, key: str) -> BM25Index | None:
+        """The saved index for this library state, if there is a readable one."""
+        try:
+            return BM25Index.load(self._folder(key), key)
+        except Exception:  # bm25s/numpy raise many types on damaged files; the index is rebuilt instead
+            return None
+
+    def save(self, key: str, index: BM25Index) -> None:
+        """Keep the index for this library state, and drop those of older states (best effort)."""
+        target = self._folder(key)
+        tmp = self.root / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            index.save(tmp, key)
+            os.rename(tmp, target)  # fails if another process saved the same state first: theirs is kept
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            return
+        for old in self.root.iterdir():
+            if old != target and not old.name.startswith(".tmp-"):
+                shutil.rmtree(old, ignore_errors=True)

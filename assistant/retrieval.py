@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from assistant.embeddings import NamedEmbeddings
-from assistant.lexical import BM25Index
+from assistant.lexical import BM25Index, IndexCache
 from assistant.settings import RetrievalSettings
 from assistant.store import ChunkMatch, Library
 from assistant.text import quick_sentences
@@ -53,13 +53,23 @@ class Retriever:
         self._lock = threading.Lock()
 
     def bm25(self) -> BM25Index:
-        """The BM25 index for the library as it is now."""
+        """The BM25 index for the library as it is now (from the on-disk cache when it was built before)."""
         key = self.library.fingerprint()
         with self._lock:
             if self._bm25 is None or key != self._bm25_key:
-                self._bm25 = BM25Index(self.library.list_papers())
+                self._bm25 = self._stored_or_built(key)
                 self._bm25_key = key
             return self._bm25
+
+    def _stored_or_built(self, key: str) -> BM25Index:
+        """Reading every paper and indexing it takes ~40 s at 100k papers; loading a saved index, well under 1 s."""
+        cache = IndexCache(self.library.settings.cache_dir / "bm25" / self.library.identity())
+        index = cache.load(key)
+        if index is None:
+            index = BM25Index(self.library.list_papers())
+            if self.library.fingerprint() == key:  # nothing was written while it was built
+                cache.save(key, index)
+        return index
 
     def search(self, query: str, k: int | None = None, mode: Mode | None = None) -> list[SearchHit]:
         """The k best papers for the query, best first."""

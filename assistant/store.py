@@ -175,6 +175,10 @@ class Library:
         generation = got["metadatas"][0]["value"] if got["ids"] else 0
         return f"{generation}-{self.count()}"
 
+    def identity(self) -> str:
+        """The id Chroma gave the papers collection: a library made anew gets a new one."""
+        return str(self._papers.id)
+
     def _bump_generation(self) -> None:
         got = self._meta.get(ids=["generation"], include=["metadatas"])
         generation = int(got["metadatas"][0]["value"]) + 1 if got["ids"] else 1
