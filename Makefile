@@ -21,3 +21,4 @@ lint: setup
 bench: setup
 	$(VENV)/bin/python benchmarks/core.py
 	$(VENV)/bin/python benchmarks/qa_eval.py extractive local openai
+	$(VENV)/bin/python benchmarks/scale.py

@@ -1,17 +1,23 @@
-"""The BM25 index saved beside the library: reused for the same library state, never for another."""
+"""Scale: the BM25 index saved beside the library (reused for the same library state, never for another),
+reads of the whole library in pages, and search reading only the records it shows."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import SAMPLE_FILES, write_listing
 
+from assistant import store
+from assistant.chunking import chunk_paper
+from assistant.embeddings import NamedEmbeddings
 from assistant.lexical import BM25Index, IndexCache
 from assistant.retrieval import Retriever
 from assistant.settings import HOME_ENV, load_settings
 from assistant.sources.listing import parse_listing
+from assistant.store import Library
 from assistant.types import Paper
 from assistant.workspace import Workspace
 
@@ -126,3 +132,49 @@ def test_save_keeps_the_first_of_two_writers(tmp_path: Path, small_papers: list[
     loaded = cache.load("k")
     assert loaded is not None and len(loaded) == 2
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_reads_in_pages_return_everything(small_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    lib = small_ws.library
+    ids = lib.paper_ids()
+    whole = ([p.paper_id for p in lib.list_papers()], lib.get_papers(ids), lib.existing([*ids, "nope"]),
+             {k: v.tolist() for k, v in lib.paper_vectors(ids).items()}, lib.stats())
+    monkeypatch.setattr(store, "READ_PAGE", 2)  # 5 papers, 2 per read
+    paged = ([p.paper_id for p in lib.list_papers()], lib.get_papers(ids), lib.existing([*ids, "nope"]),
+             {k: v.tolist() for k, v in lib.paper_vectors(ids).items()}, lib.stats())
+    assert paged == whole and len(paged[0]) == len(ids) == 5 and paged[2] == set(ids)
+    assert lib.repair() == 0
+
+
+def test_rank_reads_records_only_for_the_papers_shown(small_ws: Workspace) -> None:
+    full = small_ws.retriever.rank(QUERY, "hybrid", 5)
+    light = small_ws.retriever.rank(QUERY, "hybrid", 5, records=2)
+    assert [c.paper_id for c in light] == [c.paper_id for c in full] and len(full) == 5
+    assert all(c.paper is not None for c in full)
+    assert [c.paper is not None for c in light] == [True, True, False, False, False]
+    assert light[0].paper == full[0].paper
+
+
+def test_query_chunks_without_a_count(small_ws: Workspace, embedder: NamedEmbeddings, tmp_path: Path) -> None:
+    vector = embedder.embed_query(QUERY)
+    assert len(small_ws.library.query_chunks(vector, 1000)) == small_ws.stats().chunks  # more than there are
+    empty = Library(small_ws.settings.with_overrides(store={"collection_prefix": "empty"}))
+    assert empty.query_chunks(vector, 10) == []
+
+
+@pytest.mark.slow
+def test_a_library_past_sqlites_variable_limit() -> None:
+    """Over 32,766 papers, one read of every record failed ('too many SQL variables'): reads are paged."""
+    lib = Library(load_settings())
+    rng = np.random.default_rng(0)
+    n = 33_000
+    for start in range(0, n, 3000):
+        items = []
+        for i in range(start, min(n, start + 3000)):
+            paper = Paper(paper_id=f"p{i:06d}", title=f"Paper {i}", abstract=f"About topic {i % 97}.")
+            vec = rng.standard_normal((1, 8)).astype(np.float32)  # small vectors: the limit is about records
+            items.append((paper, chunk_paper(paper, lib.settings.chunking), vec / np.linalg.norm(vec)))
+        lib.add_papers(items)
+    assert len(lib.list_papers()) == n
+    assert lib.repair() == 0
+    assert len(lib.existing([f"p{i:06d}" for i in range(n + 5)])) == n
