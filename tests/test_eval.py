@@ -105,9 +105,9 @@ class CountRank:
 def test_retrieval_suite_on_the_dev_set_beats_the_floor(capsys: pytest.CaptureFixture[str], on_sample: Path,
                                                         tmp_path: Path) -> None:
     out_dir = tmp_path / "run"
-    out, _ = eval_ok(capsys, "--suite", "retrieval", "--out", str(out_dir))
+    out, _ = eval_ok(capsys, "--suite", "retrieval", "--split", "dev", "--out", str(out_dir))
     data = results(out_dir)
-    suite = data["suites"]["retrieval"]
+    suite = data["suites"]["retrieval/dev"]
     m = suite["metrics"]
     for kind, floor in FLOOR.items():
         assert m[f"hybrid.{kind}.recall@5"] >= floor, (kind, m[f"hybrid.{kind}.recall@5"])
@@ -303,6 +303,23 @@ def test_citation_checks_catch_dangling_and_uncited_citations(on_sample: Path) -
     assert got["uncited_bib_entries"] == 1 and not got["valid"]
     got = citation_checks(draft, ids - {draft.references[0].paper_id})
     assert got["outside_library"] == 1 and not got["valid"]
+
+
+def test_a_folder_runs_dev_and_test_splits_reported_apart(capsys: pytest.CaptureFixture[str], on_sample: Path,
+                                                          tmp_path: Path) -> None:
+    folder = tmp_path / "sets"
+    folder.mkdir()
+    subset(folder / "retrieval_dev.jsonl", "retrieval_dev.jsonl", ["p001", "v001"])
+    subset(folder / "retrieval_test.jsonl", "retrieval_dev.jsonl", ["p002", "v002", "t009"])
+    eval_ok(capsys, "--suite", "retrieval", "--dataset", str(folder), "--out", str(tmp_path / "run"))
+    got = load_results(tmp_path / "run")
+    assert {k: (s.split, s.dataset.cases) for k, s in got.suites.items()} == {
+        "retrieval/dev": ("dev", 2), "retrieval/test": ("test", 3)}
+    report = (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
+    assert "## Retrieval (dev split)" in report and "## Retrieval (test split)" in report
+    assert (tmp_path / "run" / "test_retrieval_recall_at_k.png").is_file()
+    eval_ok(capsys, "--suite", "retrieval", "--dataset", str(folder), "--split", "test", "--out", str(tmp_path / "t"))
+    assert list(load_results(tmp_path / "t").suites) == ["retrieval/test"]
 
 
 # -- the sample library, comparing runs --------------------------------------------------------------

@@ -15,7 +15,7 @@ from assistant.cli.qa import LlmFlag, ModelFlag, UrlFlag
 from assistant.evaluation.diff import diff_runs, render_markdown
 from assistant.evaluation.report import headline
 from assistant.evaluation.results import REPORT_NAME, RESULTS_NAME, load_results, results_path
-from assistant.evaluation.runner import dataset_files, parse_suite, plan, run_eval
+from assistant.evaluation.runner import Split, dataset_files, parse_suite, plan, run_eval
 from assistant.workspace import Workspace
 
 SAMPLE_HOME = "eval-sample"  # under LITREVIEW_HOME: the bundled sample library, kept apart from yours
@@ -33,6 +33,9 @@ def eval_command(
     sample: Annotated[bool, typer.Option(
         "--sample", help="Evaluate on the bundled sample library (built once under $LITREVIEW_HOME/eval-sample; "
                          "your library is not touched).")] = False,
+    split: Annotated[Split, typer.Option(
+        "--split", help="With a dataset folder: the dev split, the held-out test split, or both (reported "
+                        "separately).")] = "both",
     force: Annotated[bool, typer.Option(
         "--force", help="Discard the run folder's earlier records of these suites and start afresh.")] = False,
     compare_runs: Annotated[tuple[Path, Path] | None, typer.Option(
@@ -50,7 +53,7 @@ def eval_command(
     ws = workspace(llm={"provider": llm, "model": model, "base_url": base_url})
     if sample:
         ws = _sample_workspace(ws, not as_json)
-    files = dataset_files(names, dataset, note=_note)
+    files = dataset_files(names, dataset, note=_note, split=split)
     planned = plan(ws, files, sample)
     target = out_dir or DEFAULT_OUT / _slug(ws, sample)
     try:

@@ -25,6 +25,17 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def plot_name(s: SuiteResult, base: str) -> str:
+    """A plot's file name, prefixed by the split so that dev and test plots sit side by side."""
+    return base if s.split is None else f"{s.split}_{base}"
+
+
+def title(s: SuiteResult) -> str:
+    """A suite's section heading, naming its split."""
+    name = TITLES.get(s.suite, s.suite)
+    return name if s.split is None else f"{name} ({s.split} split)"
+
+
 def _metrics_table(metrics: dict[str, Any]) -> list[str]:
     lines = ["| metric | value |", "|---|---|"]
     lines += [f"| {name} | {fmt(v)} |" for name, v in metrics.items()]
@@ -43,8 +54,9 @@ def _retrieval(s: SuiteResult, out_dir: Path) -> list[str]:
                          + " |")
     lines += ["", f"Hybrid search time per query: p50 {fmt(s.metrics.get('hybrid.search_ms_p50'))} ms, "
               f"p95 {fmt(s.metrics.get('hybrid.search_ms_p95'))} ms.", ""]
-    recall_curves(d, out_dir / RECALL_PNG)
-    lines.append(f"![recall@k per mode and query kind]({RECALL_PNG})")
+    png = plot_name(s, RECALL_PNG)
+    recall_curves(d, out_dir / png)
+    lines.append(f"![recall@k per mode and query kind]({png})")
     return lines
 
 
@@ -54,8 +66,9 @@ def _qa(s: SuiteResult, out_dir: Path) -> list[str]:
              f"{d['backend']}; abstention threshold {d['threshold']}; modes "
              + ", ".join(f"{n} {m}" for m, n in sorted(d["modes"].items())) + ".", ""]
     lines += _metrics_table(s.metrics)
-    latency_histogram(d["latency_s"], d["refused"], out_dir / LATENCY_PNG)
-    lines += ["", f"![answer time per question]({LATENCY_PNG})"]
+    png = plot_name(s, LATENCY_PNG)
+    latency_histogram(d["latency_s"], d["refused"], out_dir / png)
+    lines += ["", f"![answer time per question]({png})"]
     return lines
 
 
@@ -96,9 +109,9 @@ def render(results: RunResults, out_dir: Path) -> str:
     for name, s in r.suites.items():
         lines.append(f"| {name} | {s.dataset.path} | {s.dataset.cases} | {s.dataset.sha256[:12]} | {s.resumed} "
                      f"| {s.seconds:.1f} |")
-    for name, s in r.suites.items():
-        lines += ["", f"## {TITLES.get(name, name)}", ""]
-        lines += SECTIONS[name](s, out_dir)
+    for s in r.suites.values():
+        lines += ["", f"## {title(s)}", ""]
+        lines += SECTIONS[s.suite](s, out_dir)
     return "\n".join(lines) + "\n"
 
 

@@ -59,6 +59,7 @@ class SuiteResult(BaseModel):
     """One suite: headline metrics (flat, compared across runs), details and per-case records."""
 
     suite: str
+    split: str | None = None  # "dev" or "test" when the dataset was a split found in a folder
     dataset: DatasetInfo
     run_key: str
     metrics: dict[str, Metric] = Field(default_factory=dict)

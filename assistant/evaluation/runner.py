@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from assistant.errors import LitReviewError
 from assistant.evaluation.base import Suite
@@ -35,13 +35,36 @@ from assistant.workspace import Workspace
 Note = Callable[[str], None]
 
 
+Split = Literal["dev", "test", "both"]
+SPLITS: tuple[str, ...] = ("dev", "test")
+
+
+@dataclass(frozen=True)
+class DatasetFile:
+    """One suite's dataset: a file given by --dataset (split None), or a split found in a folder."""
+
+    suite: str
+    path: Path
+    split: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The suite's key in results.json: `retrieval`, or `retrieval/test` for a split from a folder."""
+        return self.suite if self.split is None else f"{self.suite}/{self.split}"
+
+
 @dataclass(frozen=True)
 class Planned:
     """One suite to run: its dataset file and loaded cases."""
 
     suite: Suite[Any]
-    path: Path
+    dataset: DatasetFile
     cases: list[Any]
+
+    @property
+    def path(self) -> Path:
+        """The dataset file."""
+        return self.dataset.path
 
 
 def parse_suite(name: str) -> list[str]:
@@ -54,9 +77,17 @@ def parse_suite(name: str) -> list[str]:
     return [name]
 
 
-def dataset_files(suites: Sequence[str], dataset: Path | None, note: Note | None = None) -> dict[str, Path]:
-    """Each suite's dataset file: the file given (one suite only), or its file in the folder given (or in the
-    checkout's evals/): SUITE.jsonl, else SUITE_dev.jsonl. With several suites, one without a file is skipped."""
+def split_files(name: str, split: str) -> tuple[str, ...]:
+    """The file names a suite's split is looked for under, in order: the dev split is SUITE.jsonl or
+    SUITE_dev.jsonl, the held-out test split SUITE_test.jsonl."""
+    return suite_class(name).files if split == "dev" else (f"{name}_test.jsonl",)
+
+
+def dataset_files(
+    suites: Sequence[str], dataset: Path | None, note: Note | None = None, split: Split = "both",
+) -> list[DatasetFile]:
+    """Each suite's dataset files: the file given (one suite only), or its dev and/or test split in the folder
+    given (or in the checkout's evals/). A split without a file is skipped with a note; none at all is an error."""
     root = dataset if dataset is not None else project_evals_dir()
     if not root.exists():
         what = "dataset" if dataset is not None else "bundled dev-set folder"
@@ -65,28 +96,29 @@ def dataset_files(suites: Sequence[str], dataset: Path | None, note: Note | None
         if len(suites) != 1:
             raise LitReviewError(f"a dataset file holds one suite's cases: add --suite ({', '.join(suite_names())})"
                                  " or give a folder")
-        return {suites[0]: root}
-    found: dict[str, Path] = {}
+        return [DatasetFile(suites[0], root)]
+    found: list[DatasetFile] = []
+    wanted = SPLITS if split == "both" else (split,)
     for name in suites:
-        files = suite_class(name).files
-        path = next((root / f for f in files if (root / f).is_file()), None)
-        if path is not None:
-            found[name] = path
-        elif len(suites) == 1:
-            raise LitReviewError(f"no {name} dataset in {root} (looked for {' or '.join(files)})")
-        elif note:
-            note(f"{name}: skipped (no {' or '.join(files)} in {root})")
+        for part in wanted:
+            files = split_files(name, part)
+            path = next((root / f for f in files if (root / f).is_file()), None)
+            if path is not None:
+                found.append(DatasetFile(name, path, part))
+            elif note:
+                note(f"{name} ({part} split): skipped (no {' or '.join(files)} in {root})")
     if not found:
-        raise LitReviewError(f"no dataset in {root} (looked for SUITE.jsonl or SUITE_dev.jsonl)")
+        looked = ", ".join(f for n in suites for part in wanted for f in split_files(n, part))
+        raise LitReviewError(f"no dataset in {root} (looked for {looked})")
     return found
 
 
-def plan(ws: Workspace, files: dict[str, Path], sample: bool = False) -> list[Planned]:
+def plan(ws: Workspace, files: Sequence[DatasetFile], sample: bool = False) -> list[Planned]:
     """Load every dataset, then check each against the library, before any case runs (errors come first)."""
     loaded = []
-    for name, path in files.items():
-        suite = make_suite(name, ws)
-        loaded.append(Planned(suite, path, suite.load(path)))
+    for f in files:
+        suite = make_suite(f.suite, ws)  # one per split: a suite keeps state about its own cases
+        loaded.append(Planned(suite, f, suite.load(f.path)))
     if ws.library.count() == 0:
         raise LitReviewError(
             f"the library at {ws.library.where} is empty: ingest your papers first, or use --sample to evaluate "
@@ -123,7 +155,7 @@ def run_eval(
     store = RecordStore(out_dir)
     results: dict[str, SuiteResult] = {}
     for p in planned:
-        results[p.suite.name] = _run_suite(p, store, model, library, force, progress, note)
+        results[p.dataset.label] = _run_suite(p, store, model, library, force, progress, note)
     revision, dirty = git_revision()
     run = RunResults(
         git_revision=revision, git_dirty=dirty, started_at=started, finished_at=now(),
@@ -138,7 +170,7 @@ def _run_suite(
     p: Planned, store: RecordStore, model: ModelIdentity, library: LibraryInfo, force: bool,
     progress: Progress | None, note: Note | None,
 ) -> SuiteResult:
-    suite, name = p.suite, p.suite.name
+    suite, name = p.suite, p.dataset.label
     t0 = time.perf_counter()
     dataset = DatasetInfo(path=str(p.path.resolve()), sha256=sha256_file(p.path), cases=len(p.cases))
     run_key = stable_hash({
@@ -170,5 +202,5 @@ def _run_suite(
     records = [done[c.id] for c in p.cases]
     metrics, more = suite.summarise(records)
     details.update(more)
-    return SuiteResult(suite=name, dataset=dataset, run_key=run_key, metrics=metrics, details=details,
-                       records=records, resumed=resumed, seconds=round(time.perf_counter() - t0, 3))
+    return SuiteResult(suite=suite.name, split=p.dataset.split, dataset=dataset, run_key=run_key, metrics=metrics,
+                       details=details, records=records, resumed=resumed, seconds=round(time.perf_counter() - t0, 3))
