@@ -9,9 +9,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from assistant.errors import LitReviewError
+from assistant.errors import LitReviewError, first_line, redact
 from assistant.ingest import Progress
-from assistant.llm.backends import redact
 from assistant.types import Paper, Usage, usage_parts
 from assistant.workspace import Workspace
 
@@ -32,7 +31,7 @@ def guard(what: str) -> Iterator[None]:
     except LitReviewError as exc:
         st.error(f"{what} failed: {redact(str(exc))}", icon=":material/error:")
     except Exception as exc:
-        first = redact((str(exc).strip().splitlines() or [""])[0])[:300]
+        first = first_line(exc)
         log.warning("%s failed: %s: %s", what, type(exc).__name__, first)  # no traceback: it may hold secrets
         st.error(f"{what} failed: unexpected {type(exc).__name__}: {first}", icon=":material/error:")
 
