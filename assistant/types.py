@@ -157,6 +157,11 @@ class Usage(BaseModel):
     cost_usd: float | None = None
 
 
+def backend_label(backend: str, model: str | None) -> str:
+    """What wrote a result, e.g. "extractive" or "openai: gpt-4o-mini" (the model is None without one)."""
+    return f"{backend}: {model}" if model else backend
+
+
 def usage_parts(usage: Usage, removed_citations: int = 0) -> list[str]:
     """Footer pieces for tokens, estimated cost and removed citations (empty when there are none)."""
     parts = []

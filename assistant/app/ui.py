@@ -11,7 +11,7 @@ import streamlit as st
 
 from assistant.errors import LitReviewError, first_line, redact
 from assistant.ingest import Progress
-from assistant.types import Paper, Usage, usage_parts
+from assistant.types import Paper, Usage, backend_label, usage_parts
 from assistant.workspace import Workspace
 
 log = logging.getLogger("litreview.app")
@@ -136,5 +136,5 @@ def paper_card(paper: Paper) -> None:
 def job_line(backend: str, model: str | None, seconds: float, usage: Usage, removed: int,
              extra: Sequence[str] = ()) -> str:
     """One caption on how a writing job's result was made."""
-    parts = [backend + (f": {model}" if model else ""), *extra, f"{seconds:.1f} s", *usage_parts(usage, removed)]
+    parts = [backend_label(backend, model), *extra, f"{seconds:.1f} s", *usage_parts(usage, removed)]
     return " · ".join(md(p) for p in parts)

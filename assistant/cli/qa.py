@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from assistant.cli.common import app, err, finish, out, print_json, print_json_line, workspace
 from assistant.errors import LitReviewError
-from assistant.types import Answer, Turn, usage_parts
+from assistant.types import Answer, Turn, backend_label, usage_parts
 from assistant.workspace import Workspace, check_query
 
 LlmFlag = Annotated[
@@ -157,7 +157,7 @@ def print_answer(answer: Answer, streamed: bool, show_sources: bool) -> None:
 
 def _footer(answer: Answer) -> str:
     t = answer.timings
-    parts = [answer.backend + (f": {answer.model}" if answer.model else "")]
+    parts = [backend_label(answer.backend, answer.model)]
     if t.first_token_s is not None and answer.mode in ("generated", "fallback"):
         parts.append(f"first token {t.first_token_s:.1f} s")
     parts.append(f"{t.total_s:.1f} s")

@@ -14,7 +14,7 @@ from langchain_core.messages import BaseMessage
 from assistant.errors import BackendError, ConfigError, first_line
 from assistant.settings import LLMSettings
 from assistant.tokens import count_tokens
-from assistant.types import Usage
+from assistant.types import Usage, backend_label
 
 Provider = Literal["local", "openai", "openai-compatible", "extractive"]
 OPENAI_DEFAULT_MODEL = "gpt-4o-mini"
@@ -47,7 +47,7 @@ class Backend:
     @property
     def label(self) -> str:
         """e.g. "local: SmolLM2-135M-Instruct" or "openai: gpt-4o-mini"."""
-        return self.provider if self.chat is None else f"{self.provider}: {self.model_name}"
+        return backend_label(self.provider, None if self.chat is None else self.model_name)
 
     def count_usage(self, usage: Usage, sent: Sequence[BaseMessage], reply: str) -> None:
         """Add tokens counted with this back-end's tokenizer, for a server that reports none."""
