@@ -31,6 +31,7 @@ from assistant.embeddings import NamedEmbeddings
 from assistant.evidence import TermWeights, numbers_in
 from assistant.ingest import Progress
 from assistant.llm.backends import Backend
+from assistant.llm.local import LOCAL_MAX_TOKENS, sentence_grammar
 from assistant.settings import LLMSettings
 from assistant.support import SupportChecker, answer_sentences
 from assistant.text import split_sentences
@@ -45,7 +46,6 @@ from assistant.writing.themes import Lexicon, ThemeGroup, distinctive_terms, fin
 
 DEFAULT_PAPERS = 8
 LOCAL_REWRITE_WORDS = 25  # per-paper sentences longer than this go to the local model to be shortened
-LOCAL_MAX_TOKENS = 80
 LOCAL_REWRITES = 2  # per theme, longest sentences first: each call costs ~1 s and few rewrites pass (docstring)
 MAX_CONTRASTED = 4  # papers named in a theme's contrasting sentence
 _OPENINGS = (  # the first whose words all occur in the theme's abstracts opens its paragraph
@@ -304,10 +304,7 @@ class _Writer:
 
 def local_grammar(n: int) -> str:
     """GBNF for the local model: one sentence, a full stop only inside a number, ending " [n]."."""
-    return "\n".join([
-        f'root ::= [A-Z] chr{{15,170}} " [{n}]."',
-        r'chr ::= [^\[\]\n.] | [0-9] "." [0-9]',
-    ])
+    return sentence_grammar(f'[A-Z] chr{{15,170}} " [{n}]."')
 
 
 def _marker(numbers: Sequence[int] | range) -> str:
