@@ -20,7 +20,7 @@ from assistant.settings import LLMSettings, Settings, load_settings
 from assistant.store import Library
 from assistant.types import Answer, IngestReport, LibraryStats, Paper, SearchHit, Turn
 
-MAX_QUERY_CHARS = 4000
+MAX_USER_QUERY_CHARS = 4000  # the longest question, search query or topic a user may give
 
 
 class Workspace:
@@ -155,6 +155,6 @@ def check_query(query: str) -> str:
     query = " ".join(query.split())
     if not query:
         raise LitReviewError("the query is empty")
-    if len(query) > MAX_QUERY_CHARS:
-        raise LitReviewError(f"the query is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}")
+    if len(query) > MAX_USER_QUERY_CHARS:
+        raise LitReviewError(f"the query is {len(query)} characters long; the limit is {MAX_USER_QUERY_CHARS}")
     return query

@@ -19,7 +19,7 @@ from fakes import FakeChatModel, fake_backend, quote
 from langchain_core.messages import BaseMessage
 
 from assistant.chain import LOCAL_MAX_TOKENS, NOT_COVERED, REFUSAL_MARK, Answerer, iter_answers, local_grammar
-from assistant.condense import MAX_QUERY_CHARS, heuristic_query, standalone_query
+from assistant.condense import MAX_REWRITE_CHARS, heuristic_query, standalone_query
 from assistant.context import render_sources
 from assistant.errors import ConfigError, LitReviewError
 from assistant.llm.backends import OPENAI_DEFAULT_MODEL, make_backend
@@ -315,7 +315,7 @@ def test_a_follow_up_is_condensed_by_a_capable_model(ws: Workspace) -> None:
     [
         "",
         "Quokkas hop gracefully.",  # shares no word with the conversation
-        "Sure! " + "datasets " * (MAX_QUERY_CHARS // 9 + 1),  # rambles past the limit
+        "Sure! " + "datasets " * (MAX_REWRITE_CHARS // 9 + 1),  # rambles past the limit
     ],
 )
 def test_a_bad_rewrite_falls_back_to_the_heuristic(rewrite: str) -> None:
