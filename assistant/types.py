@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -63,6 +64,7 @@ class SearchHit(BaseModel):
     year: int | None = None
 
 
+Progress = Callable[[str, int, int], None]  # (stage, done, total): how a long job reports how far it is
 FileStatus = Literal["ok", "partial", "failed"]
 
 

@@ -11,14 +11,14 @@ from assistant.chain import Answerer, TokenSink
 from assistant.embeddings import NamedEmbeddings, get_embedder
 from assistant.errors import LitReviewError
 from assistant.evidence import EvidencePicker
-from assistant.ingest import Progress, ingest_paths, sample_dir
+from assistant.ingest import ingest_paths, sample_dir
 from assistant.llm.backends import Backend, make_backend
 from assistant.locking import write_lock
 from assistant.offline import passive_threads
 from assistant.retrieval import Mode, Retriever
 from assistant.settings import LLMSettings, Settings, load_settings
 from assistant.store import Library
-from assistant.types import Answer, IngestReport, LibraryStats, Paper, SearchHit, Turn
+from assistant.types import Answer, IngestReport, LibraryStats, Paper, Progress, SearchHit, Turn
 
 MAX_USER_QUERY_CHARS = 4000  # the longest question, search query or topic a user may give
 

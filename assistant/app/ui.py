@@ -10,8 +10,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from assistant.errors import LitReviewError, first_line, redact
-from assistant.ingest import Progress
-from assistant.types import Paper, Usage, backend_label, usage_parts
+from assistant.types import Paper, Progress, Usage, backend_label, usage_parts
 from assistant.workspace import Workspace
 
 log = logging.getLogger("litreview.app")

@@ -29,14 +29,13 @@ from assistant.citations import cited_in, resolve_citations, strip_markers
 from assistant.context import PROMPT_OVERHEAD_TOKENS, render_sources
 from assistant.embeddings import NamedEmbeddings
 from assistant.evidence import TermWeights, numbers_in
-from assistant.ingest import Progress
 from assistant.llm.backends import Backend
 from assistant.llm.local import LOCAL_MAX_TOKENS, sentence_grammar
 from assistant.settings import LLMSettings
 from assistant.support import SupportChecker, answer_sentences
 from assistant.text import split_sentences
 from assistant.tokens import truncate_tokens
-from assistant.types import SentenceCheck, Source, Usage
+from assistant.types import Progress, SentenceCheck, Source, Usage
 from assistant.workspace import Workspace
 from assistant.writing.common import llm_step, references, select_papers
 from assistant.writing.latex import renumber, to_bibtex, to_latex, to_markdown

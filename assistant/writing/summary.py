@@ -20,14 +20,13 @@ import numpy as np
 from assistant.citations import resolve_citations, to_citations
 from assistant.embeddings import NamedEmbeddings
 from assistant.evidence import TermWeights, numbers_in
-from assistant.ingest import Progress
 from assistant.llm.backends import Backend
 from assistant.llm.local import LOCAL_MAX_TOKENS, sentence_grammar
 from assistant.settings import LLMSettings
 from assistant.support import SupportChecker, answer_sentences
 from assistant.text import split_sentences
 from assistant.tokens import truncate_tokens
-from assistant.types import Paper, SentenceCheck, Source, Usage
+from assistant.types import Paper, Progress, SentenceCheck, Source, Usage
 from assistant.workspace import Workspace
 from assistant.writing.common import contribution_sentence, llm_step, references, select_papers, third_person
 from assistant.writing.models import PaperSummary, Summary
