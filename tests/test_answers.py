@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SampleBuild, write_listing
 from fakes import FakeChatModel, fake_backend, quote
+from helpers import SampleBuild, write_listing
 from langchain_core.messages import BaseMessage
 
 from assistant.chain import LOCAL_MAX_TOKENS, NOT_COVERED, REFUSAL_MARK, Answerer, iter_answers, local_grammar

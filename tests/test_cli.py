@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from clitools import one_error_line, run
-from conftest import SMALL_COUNT, write_listing
+from helpers import SMALL_COUNT, write_listing
 
 from assistant.types import Paper
 from assistant.workspace import Workspace

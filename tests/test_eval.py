@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from clitools import one_error_line, run
-from conftest import SampleBuild
 from fakes import FakeChatModel, fake_backend
+from helpers import SampleBuild
 
 import assistant.workspace
 from assistant.evaluation.datasets import project_evals_dir

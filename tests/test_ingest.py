@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import FIXTURES, SAMPLE_DIR, SAMPLE_FILES, SMALL_COUNT, SampleBuild, make_paper_pdf, write_listing
+from helpers import FIXTURES, SAMPLE_DIR, SAMPLE_FILES, SMALL_COUNT, SampleBuild, make_paper_pdf, write_listing
 
 from assistant.identity import paper_id_for
 from assistant.types import Paper

@@ -15,8 +15,8 @@ from pathlib import Path
 import bibtexparser
 import pytest
 from clitools import one_error_line, run
-from conftest import SampleBuild, write_listing
 from fakes import FakeChatModel, fake_backend, shown_sources
+from helpers import SampleBuild, write_listing
 from langchain_core.messages import BaseMessage
 
 from assistant.citations import CITE, marker_numbers

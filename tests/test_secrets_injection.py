@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from clitools import run
-from conftest import write_listing
 from fakes import FakeChatModel, fake_backend
+from helpers import write_listing
 from test_llm_errors import failing_server
 
 from assistant.chain import Answerer

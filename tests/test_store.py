@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import SampleBuild
+from helpers import SampleBuild
 
 from assistant.chunking import chunk_paper
 from assistant.embeddings import MINILM_NAME, NamedEmbeddings
