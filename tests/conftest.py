@@ -47,7 +47,8 @@ SERVER_MODULES = {"test_store", "test_ingest", "test_retrieval"}
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if metafunc.module.__name__ in SERVER_MODULES and "store_mode" in metafunc.fixturenames:
-        metafunc.parametrize("store_mode", ["embedded", "server"], indirect=True)
+        metafunc.parametrize("store_mode", ["embedded", pytest.param("server", marks=pytest.mark.server)],
+                             indirect=True)
 
 
 @pytest.fixture(scope="session")
