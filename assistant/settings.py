@@ -20,6 +20,9 @@ ENV_PREFIX = "LITREVIEW_"
 # LITREVIEW_* variables read outside Settings (by the CLI, prompts, set-up and tests): not typos
 OTHER_ENV = {"DEBUG", "PROMPTS_DIR", "WHEEL_CACHE", "VENV", "SCREENSHOTS", "FUZZ_EXAMPLES"}
 
+Provider = Literal["extractive", "local", "openai", "openai-compatible"]  # who writes answers (the app's order)
+SearchMode = Literal["hybrid", "dense", "bm25", "rrf"]  # how papers are ranked for a query
+
 
 def default_home() -> Path:
     """Where all of litreview's state lives: $LITREVIEW_HOME or the user's data dir."""
@@ -60,7 +63,7 @@ class RetrievalSettings(_Section):
     """How papers are found for a query."""
 
     k: int = Field(default=5, ge=1, le=200)
-    mode: Literal["hybrid", "dense", "bm25", "rrf"] = "hybrid"
+    mode: SearchMode = "hybrid"
     candidates: int = Field(default=50, ge=5, le=2000)
     bm25_weight: float = Field(default=0.14, ge=0.0, le=5.0)
 
@@ -68,7 +71,7 @@ class RetrievalSettings(_Section):
 class LLMSettings(_Section):
     """Which back-end writes answers."""
 
-    provider: Literal["local", "openai", "openai-compatible", "extractive"] = "extractive"
+    provider: Provider = "extractive"
     model: str | None = None  # default per provider
     base_url: str | None = None
     api_key: SecretStr | None = None

@@ -15,8 +15,8 @@ from assistant.ingest import ingest_paths, sample_dir
 from assistant.llm.backends import Backend, make_backend
 from assistant.locking import write_lock
 from assistant.offline import passive_threads
-from assistant.retrieval import Mode, Retriever
-from assistant.settings import LLMSettings, Settings, load_settings
+from assistant.retrieval import Retriever
+from assistant.settings import LLMSettings, SearchMode, Settings, load_settings
 from assistant.store import Library
 from assistant.types import Answer, IngestReport, LibraryStats, Paper, Progress, SearchHit, Turn
 
@@ -102,7 +102,7 @@ class Workspace:
         """Add the bundled sample library."""
         return self.ingest([sample_dir()], progress)
 
-    def search(self, query: str, k: int | None = None, mode: Mode | None = None) -> list[SearchHit]:
+    def search(self, query: str, k: int | None = None, mode: SearchMode | None = None) -> list[SearchHit]:
         """Ranked papers for a query."""
         return self.retriever.search(check_query(query), k, mode)
 

@@ -28,7 +28,8 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
 
-from assistant.llm.backends import Backend, Provider
+from assistant.llm.backends import Backend
+from assistant.settings import Provider
 from assistant.text import split_sentences
 from assistant.tokens import count_tokens
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from clitools import one_error_line, run
+from clitools import one_error_line, run, usage_error
 from helpers import SMALL_COUNT, write_listing
 
 from assistant.errors import ConfigError
@@ -146,7 +146,6 @@ def test_papers_stats_and_remove(capsys: pytest.CaptureFixture[str], small_ws: W
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["search", "tools", "--mode", "fuzzy"], "unknown mode 'fuzzy'"),
         (["search"], "give a query, or --batch FILE"),
         (["search", "   "], "the query is empty"),
         (["search", "--batch", "/nonexistent/queries.jsonl"], "cannot read /nonexistent/queries.jsonl"),
@@ -215,3 +214,5 @@ def test_config_file_is_used(capsys: pytest.CaptureFixture[str], sample_ws: Work
 def test_usage_error_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "frobnicate")
     assert code == 2 and "No such command" in err
+    code, out, err = run(capsys, "search", "tools", "--mode", "fuzzy")  # the choices are settings.SearchMode
+    assert code == 2 and out == "" and "'fuzzy' is not one of 'hybrid', 'dense', 'bm25', 'rrf'" in usage_error(err)

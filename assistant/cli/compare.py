@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from assistant.cli.common import app, err, progress_bar, workspace
-from assistant.cli.qa import LlmFlag, ModelFlag, UrlFlag
+from assistant.cli.common import LlmFlag, ModelFlag, UrlFlag, app, err, progress_bar, workspace
 from assistant.errors import LitReviewError
 from assistant.types import backend_label, usage_parts
 from assistant.writing.compare import compare_papers, render_csv, render_json, render_markdown

@@ -10,8 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from assistant.cli.common import app, err, out, print_json, progress_bar, workspace
-from assistant.cli.qa import LlmFlag, ModelFlag, UrlFlag
+from assistant.cli.common import LlmFlag, ModelFlag, UrlFlag, app, err, out, print_json, progress_bar, workspace
 from assistant.evaluation.diff import diff_runs, render_markdown
 from assistant.evaluation.report import headline
 from assistant.evaluation.results import REPORT_NAME, RESULTS_NAME, load_results, results_path

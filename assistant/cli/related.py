@@ -10,8 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from assistant.cli.common import app, err, print_json, progress_bar, workspace
-from assistant.cli.qa import LlmFlag, ModelFlag, UrlFlag
+from assistant.cli.common import LlmFlag, ModelFlag, UrlFlag, app, err, print_json, progress_bar, workspace
 from assistant.errors import LitReviewError
 from assistant.types import backend_label, usage_parts
 from assistant.writing.common import MAX_PAPERS

@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 from rich.markdown import Markdown
 
-from assistant.cli.common import app, err, out, print_json, progress_bar, workspace
-from assistant.cli.qa import LlmFlag, ModelFlag, UrlFlag
+from assistant.cli.common import LlmFlag, ModelFlag, UrlFlag, app, err, out, print_json, progress_bar, workspace
 from assistant.errors import LitReviewError
 from assistant.types import backend_label, usage_parts
 from assistant.writing.models import Summary

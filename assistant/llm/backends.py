@@ -6,17 +6,16 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
 from assistant.errors import BackendError, ConfigError, first_line
-from assistant.settings import LLMSettings
+from assistant.settings import LLMSettings, Provider
 from assistant.tokens import count_tokens
 from assistant.types import Usage, backend_label
 
-Provider = Literal["local", "openai", "openai-compatible", "extractive"]
 OPENAI_DEFAULT_MODEL = "gpt-4o-mini"
 LOCAL_MODEL_NAME = "SmolLM2-135M-Instruct (Q4_1 GGUF)"
 
