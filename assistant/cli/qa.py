@@ -22,7 +22,7 @@ from assistant.cli.common import (
     print_json_line,
     workspace,
 )
-from assistant.errors import LitReviewError
+from assistant.errors import LitReviewError, first_line
 from assistant.settings import Provider
 from assistant.types import Answer, Turn, backend_label, usage_parts
 from assistant.workspace import Workspace, check_query
@@ -112,7 +112,7 @@ def _read_batch(path: Path) -> tuple[list[BatchItem], bool]:
             items.append(item)
         except (json.JSONDecodeError, ValidationError, ValueError) as exc:
             failed = True
-            why = str(exc).splitlines()[0]
+            why = first_line(exc)
             where = escape(f"{path}:{n}")
             err.print(f'[yellow]skipped[/yellow] {where}: not an {{"id", "query"}} line ({escape(why)})',
                       highlight=False)
