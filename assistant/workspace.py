@@ -26,13 +26,13 @@ MAX_USER_QUERY_CHARS = 4000  # the longest question, search query or topic a use
 class Workspace:
     """Settings, library, embedder and retriever, each made once and shared between threads."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, embedder: NamedEmbeddings | None = None) -> None:
         self.settings = settings or load_settings()
         if self.settings.llm.provider == "local":
             passive_threads()  # before MiniLM loads torch
         self._lock = threading.RLock()
         self._library: Library | None = None
-        self._embedder: NamedEmbeddings | None = None
+        self._embedder = embedder  # None: the configured model, loaded on first use
         self._retriever: Retriever | None = None
         self._picker: EvidencePicker | None = None
         self._backends: dict[str, Backend] = {}

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fakes import HashedWordEmbeddings
 from helpers import SMALL_COUNT, SMALL_SOURCE, SampleBuild, write_listing
 from servers import chroma_server, copy_library
 
@@ -71,8 +72,14 @@ def store_mode(request: pytest.FixtureRequest, litreview_home: Path, monkeypatch
 
 @pytest.fixture(scope="session")
 def embedder() -> NamedEmbeddings:
-    """The real MiniLM model (get_embedder keeps one per process)."""
+    """The real MiniLM model (get_embedder keeps one per process): for tests about ranking."""
     return get_embedder(EmbeddingSettings())
+
+
+@pytest.fixture(scope="session")
+def fake_embedder() -> NamedEmbeddings:
+    """A deterministic hashed-word embedder (tests/fakes.py): for tests about logic, not ranking."""
+    return HashedWordEmbeddings()
 
 
 @pytest.fixture(scope="session")
@@ -109,6 +116,15 @@ def small_papers() -> list[Paper]:
 def small_ws(tmp_path: Path, small_papers: list[Paper]) -> Workspace:
     """A workspace at LITREVIEW_HOME holding only the small papers."""
     ws = Workspace(load_settings())
+    report = ws.ingest([write_listing(tmp_path / "small.txt", small_papers)])
+    assert (report.new, report.failed) == (SMALL_COUNT, False)
+    return ws
+
+
+@pytest.fixture
+def fake_ws(tmp_path: Path, small_papers: list[Paper], fake_embedder: NamedEmbeddings) -> Workspace:
+    """small_ws embedded by the fake embedder: for ingest and store logic (its vectors mean little)."""
+    ws = Workspace(load_settings(), embedder=fake_embedder)
     report = ws.ingest([write_listing(tmp_path / "small.txt", small_papers)])
     assert (report.new, report.failed) == (SMALL_COUNT, False)
     return ws
