@@ -106,6 +106,16 @@ def sample_ws(sample_build: SampleBuild, litreview_home: Path, store_mode: str) 
     return ws
 
 
+@pytest.fixture(scope="module")
+def module_sample_ws(sample_build: SampleBuild, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """One private copy of the sample library shared by the read-only tests of a module."""
+    home = tmp_path_factory.mktemp("module-sample") / "home"
+    shutil.copytree(sample_build.home, home)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(HOME_ENV, str(home))
+        yield Workspace(load_settings())
+
+
 @pytest.fixture(scope="session")
 def small_papers() -> list[Paper]:
     """A handful of real papers from the sample library."""
