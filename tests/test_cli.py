@@ -179,20 +179,15 @@ def test_bad_config_file(capsys: pytest.CaptureFixture[str], litreview_home: Pat
         assert message in one_error_line(err)
 
 
-@pytest.mark.parametrize(
-    ("variable", "nearest"),
-    [
-        ("LITREVIEW_RETRIVAL__K", "LITREVIEW_RETRIEVAL__K"),
-        ("LITREVIEW_LLM_PROVIDER", "LITREVIEW_LLM__PROVIDER"),
-        ("LITREVIEW_STORE__CHROMA_ULR", "LITREVIEW_STORE__CHROMA_URL"),
-    ],
-)
-def test_unknown_environment_variable(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-                                      variable: str, nearest: str) -> None:
-    monkeypatch.setenv(variable, "3")
-    code, out, err = run(capsys, "stats")
-    assert code == 1 and out == ""
-    assert one_error_line(err) == f"error: unknown environment variable {variable} (did you mean {nearest}?)"
+def test_unknown_environment_variable(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable, nearest in [("LITREVIEW_RETRIVAL__K", "LITREVIEW_RETRIEVAL__K"),
+                              ("LITREVIEW_LLM_PROVIDER", "LITREVIEW_LLM__PROVIDER"),
+                              ("LITREVIEW_STORE__CHROMA_ULR", "LITREVIEW_STORE__CHROMA_URL")]:
+        with monkeypatch.context() as mp:
+            mp.setenv(variable, "3")
+            code, out, err = run(capsys, "stats")
+        assert code == 1 and out == ""
+        assert one_error_line(err) == f"error: unknown environment variable {variable} (did you mean {nearest}?)"
 
 
 def test_known_variables_and_whole_sections_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
