@@ -15,7 +15,7 @@ test:
 	bash scripts/test.sh
 
 lint: setup
-	$(VENV)/bin/ruff check assistant tests
+	$(VENV)/bin/ruff check assistant tests evals
 	$(VENV)/bin/mypy assistant
 
 bench: setup

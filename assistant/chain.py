@@ -14,6 +14,7 @@ from assistant.embeddings import NamedEmbeddings
 from assistant.errors import LitReviewError
 from assistant.evidence import EvidencePicker, Sentence, TermWeights, paper_coverage
 from assistant.llm.backends import Backend, add_reported_usage
+from assistant.llm.local import LOCAL_MAX_TOKENS, sentence_grammar
 from assistant.prompts import load_prompt
 from assistant.retrieval import Candidate, Retriever, snippet
 from assistant.settings import Settings
@@ -23,19 +24,14 @@ from assistant.types import Answer, SearchHit, Source, Turn, Usage
 
 REFUSAL_MARK = "NOT_IN_LIBRARY"
 NOT_COVERED = "The library does not cover this question."
-LOCAL_MAX_TOKENS = 80  # enough for 150 characters and the citation
 TokenSink = Callable[[str], None]
 
 
 def local_grammar(n_sources: int) -> str:
     """GBNF for the local model: NOT_IN_LIBRARY, or one sentence ending in a valid source number."""
     cites = " | ".join(f'"{i}"' for i in range(1, n_sources + 1))
-    return "\n".join([
-        f'root ::= "{REFUSAL_MARK}" | sent',
-        r'sent ::= [A-Z0-9] chr{8,150} " [" cite "]."',
-        r'chr ::= [^\[\]\n.] | [0-9] "." [0-9]',  # a full stop only inside a number: one sentence
-        f"cite ::= {cites}",
-    ])
+    return sentence_grammar(f'"{REFUSAL_MARK}" | sent', r'sent ::= [A-Z0-9] chr{8,150} " [" cite "]."',
+                            f"cite ::= {cites}")
 
 
 class Answerer:

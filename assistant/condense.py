@@ -15,7 +15,7 @@ _REFERS_BACK = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"\w{3,}")
-MAX_QUERY_CHARS = 400
+MAX_REWRITE_CHARS = 400  # a model's stand-alone query longer than this rambles: the heuristic is used
 
 
 def needs_context(question: str) -> bool:
@@ -43,6 +43,6 @@ def standalone_query(question: str, history: Sequence[Turn], backend: Backend) -
     text = " ".join(str(reply.content).split())
     known = {w.casefold() for w in _WORD.findall(question + " " + " ".join(t.question for t in history[-3:]))}
     # a rewrite that shares no word with the conversation, or rambles, is not trusted
-    if not text or len(text) > MAX_QUERY_CHARS or not known & {w.casefold() for w in _WORD.findall(text)}:
+    if not text or len(text) > MAX_REWRITE_CHARS or not known & {w.casefold() for w in _WORD.findall(text)}:
         return heuristic_query(question, history)
     return text

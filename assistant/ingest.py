@@ -16,9 +16,8 @@ from assistant.locking import write_lock
 from assistant.settings import Settings
 from assistant.sources import expand_paths, parse_file
 from assistant.store import Library
-from assistant.types import Chunk, FileReport, IngestReport, Paper
+from assistant.types import Chunk, FileReport, IngestReport, Paper, Progress
 
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
 EMBED_BATCH = 128
 
 

@@ -14,16 +14,14 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from assistant.embeddings import NamedEmbeddings
 from assistant.lexical import BM25Index, IndexCache
-from assistant.settings import RetrievalSettings
+from assistant.settings import RetrievalSettings, SearchMode
 from assistant.store import ChunkMatch, Library
 from assistant.text import quick_sentences
 from assistant.types import Paper, SearchHit
 
-Mode = Literal["hybrid", "dense", "bm25", "rrf"]
 RRF_K = 60
 _WORD = re.compile(r"\w\w+")
 
@@ -71,7 +69,7 @@ class Retriever:
                 cache.save(key, index)
         return index
 
-    def search(self, query: str, k: int | None = None, mode: Mode | None = None) -> list[SearchHit]:
+    def search(self, query: str, k: int | None = None, mode: SearchMode | None = None) -> list[SearchHit]:
         """The k best papers for the query, best first."""
         k = k or self.settings.k
         mode = mode or self.settings.mode
@@ -91,7 +89,7 @@ class Retriever:
             if c.paper is not None
         ]
 
-    def rank(self, query: str, mode: Mode, n: int, records: int | None = None) -> list[Candidate]:
+    def rank(self, query: str, mode: SearchMode, n: int, records: int | None = None) -> list[Candidate]:
         """Candidates ordered by the mode's score (papers without a record left out); the first `records`
         of them (all by default) carry their stored paper."""
         if not query.strip():
@@ -122,7 +120,7 @@ class Retriever:
         return top
 
 
-def _score(pool: list[Candidate], mode: Mode, bm25_weight: float) -> None:
+def _score(pool: list[Candidate], mode: SearchMode, bm25_weight: float) -> None:
     if mode == "dense":
         for c in pool:
             c.score = c.dense if c.dense is not None else -1.0

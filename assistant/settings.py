@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from assistant.errors import ConfigError
 
 HOME_ENV = "LITREVIEW_HOME"
 CONFIG_NAME = "config.toml"
+ENV_PREFIX = "LITREVIEW_"
+# LITREVIEW_* variables read outside Settings (by the CLI, prompts, set-up and tests): not typos
+OTHER_ENV = {"DEBUG", "PROMPTS_DIR", "WHEEL_CACHE", "VENV", "SCREENSHOTS", "FUZZ_EXAMPLES"}
+
+Provider = Literal["extractive", "local", "openai", "openai-compatible"]  # who writes answers (the app's order)
+SearchMode = Literal["hybrid", "dense", "bm25", "rrf"]  # how papers are ranked for a query
 
 
 def default_home() -> Path:
@@ -23,7 +30,13 @@ def default_home() -> Path:
     return Path(env).expanduser() if env else Path(platformdirs.user_data_dir("litreview"))
 
 
-class EmbeddingSettings(BaseModel):
+class _Section(BaseModel):
+    """A settings section: an unknown key is an error, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class EmbeddingSettings(_Section):
     """Which model turns text into vectors."""
 
     provider: Literal["minilm", "openai"] = "minilm"
@@ -31,7 +44,7 @@ class EmbeddingSettings(BaseModel):
     batch_size: int = Field(default=16, ge=1, le=4096)  # fastest on 2 cores: least padding
 
 
-class StoreSettings(BaseModel):
+class StoreSettings(_Section):
     """Where the Chroma library lives."""
 
     chroma_url: str | None = None  # e.g. http://127.0.0.1:8000 ; None = embedded, under home
@@ -39,26 +52,26 @@ class StoreSettings(BaseModel):
     lock_timeout_s: float = Field(default=600.0, ge=0)
 
 
-class ChunkSettings(BaseModel):
+class ChunkSettings(_Section):
     """How abstracts are cut into chunks (cl100k tokens; MiniLM reads 256 word pieces)."""
 
     chunk_tokens: int = Field(default=160, ge=16, le=2000)
     overlap_tokens: int = Field(default=32, ge=0, le=500)
 
 
-class RetrievalSettings(BaseModel):
+class RetrievalSettings(_Section):
     """How papers are found for a query."""
 
     k: int = Field(default=5, ge=1, le=200)
-    mode: Literal["hybrid", "dense", "bm25", "rrf"] = "hybrid"
+    mode: SearchMode = "hybrid"
     candidates: int = Field(default=50, ge=5, le=2000)
     bm25_weight: float = Field(default=0.14, ge=0.0, le=5.0)
 
 
-class LLMSettings(BaseModel):
+class LLMSettings(_Section):
     """Which back-end writes answers."""
 
-    provider: Literal["local", "openai", "openai-compatible", "extractive"] = "extractive"
+    provider: Provider = "extractive"
     model: str | None = None  # default per provider
     base_url: str | None = None
     api_key: SecretStr | None = None
@@ -69,7 +82,7 @@ class LLMSettings(BaseModel):
     context_tokens: int = Field(default=4096, ge=512, le=131072)
 
 
-class AnswerSettings(BaseModel):
+class AnswerSettings(_Section):
     """How answers are grounded: the abstention gate, evidence and the support check."""
 
     # Refuse when top hybrid score + best paper's query coverage falls below this (calibrated on
@@ -89,7 +102,7 @@ class Settings(BaseSettings):
     """All of litreview's settings in one place."""
 
     model_config = SettingsConfigDict(
-        env_prefix="LITREVIEW_", env_nested_delimiter="__", extra="ignore"
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
     )
 
     home: Path = Field(default_factory=default_home)
@@ -129,7 +142,7 @@ class Settings(BaseSettings):
             if isinstance(data.get(section), dict):
                 data[section].update(clean)
             elif clean:
-                raise ConfigError(f"unknown settings section '{section}'")
+                raise ConfigError(f"unknown setting {section}{_nearest(section, setting_names(0))}")
         try:
             return Settings.model_validate(data)
         except ValidationError as exc:
@@ -152,16 +165,46 @@ class _TomlSource(PydanticBaseSettingsSource):
             raise ConfigError(f"{path}: not a valid TOML config file ({exc})") from None
 
 
-def _one_line(exc: ValidationError) -> str:
+def _one_line(exc: ValidationError, source: str = "") -> str:
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        return f"unknown setting {where}{source}{_nearest(where, setting_names(where.count('.')))}"
     return f"invalid setting {where}: {err['msg']}"
+
+
+def setting_names(depth: int = 1) -> list[str]:
+    """The sections (depth 0) or every setting as section.field (depth 1; top-level fields included)."""
+    names = []
+    for name, field in Settings.model_fields.items():
+        section = field.annotation
+        if depth and isinstance(section, type) and issubclass(section, _Section):
+            names += [f"{name}.{key}" for key in section.model_fields]
+        else:
+            names.append(name)
+    return names
+
+
+def _nearest(name: str, valid: list[str]) -> str:
+    """" (did you mean X?)" for the valid name nearest a misspelt one, or ""."""
+    near = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+    return f" (did you mean {near[0]}?)" if near else ""
+
+
+def _check_env() -> None:
+    """Every LITREVIEW_* variable is a setting (LITREVIEW_SECTION__FIELD, or a whole section) or in OTHER_ENV."""
+    valid = [ENV_PREFIX + n.upper().replace(".", "__") for n in setting_names()]
+    allowed = {*valid, *(ENV_PREFIX + n.upper() for n in setting_names(0)), *(ENV_PREFIX + n for n in OTHER_ENV)}
+    for var in sorted(os.environ):
+        if var.upper().startswith(ENV_PREFIX) and var.upper() not in allowed:
+            raise ConfigError(f"unknown environment variable {var}{_nearest(var.upper(), valid)}")
 
 
 def load_settings(**sections: dict[str, Any]) -> Settings:
     """Settings from defaults, the config file and LITREVIEW_* variables, plus overrides."""
+    _check_env()
     try:
         base = Settings()
-    except ValidationError as exc:
-        raise ConfigError(_one_line(exc)) from None
+    except ValidationError as exc:  # the variables were checked above: an unknown key is the file's
+        raise ConfigError(_one_line(exc, f" in {default_home() / CONFIG_NAME}")) from None
     return base.with_overrides(**sections) if sections else base

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from assistant.embeddings import MINILM_NAME
-from assistant.errors import EmbeddingMismatchError, StoreError
+from assistant.errors import EmbeddingMismatchError, StoreError, first_line
 from assistant.settings import Settings
 from assistant.types import Chunk, LibraryStats, Paper
 
@@ -55,12 +55,7 @@ def make_client(settings: Settings) -> Any:
         raise
     except Exception as exc:  # chromadb raises many types; the user needs one line
         where = url or str(settings.data_dir)
-        raise StoreError(f"cannot open the Chroma library at {where}: {_first_line(exc)}") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
+        raise StoreError(f"cannot open the Chroma library at {where}: {first_line(exc)}") from None
 
 
 @dataclass(frozen=True)
@@ -102,7 +97,7 @@ class Library:
         try:
             col = self._client.get_or_create_collection(name, embedding_function=None, metadata=meta)
         except Exception as exc:
-            raise StoreError(f"cannot open collection '{name}' at {self.where}: {_first_line(exc)}") from None
+            raise StoreError(f"cannot open collection '{name}' at {self.where}: {first_line(exc)}") from None
         built_with = (col.metadata or {}).get("embedding_model")
         if built_with and built_with != self.model_name:
             raise EmbeddingMismatchError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -63,6 +64,7 @@ class SearchHit(BaseModel):
     year: int | None = None
 
 
+Progress = Callable[[str, int, int], None]  # (stage, done, total): how a long job reports how far it is
 FileStatus = Literal["ok", "partial", "failed"]
 
 
@@ -155,6 +157,11 @@ class Usage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float | None = None
+
+
+def backend_label(backend: str, model: str | None) -> str:
+    """What wrote a result, e.g. "extractive" or "openai: gpt-4o-mini" (the model is None without one)."""
+    return f"{backend}: {model}" if model else backend
 
 
 def usage_parts(usage: Usage, removed_citations: int = 0) -> list[str]:

@@ -11,28 +11,28 @@ from assistant.chain import Answerer, TokenSink
 from assistant.embeddings import NamedEmbeddings, get_embedder
 from assistant.errors import LitReviewError
 from assistant.evidence import EvidencePicker
-from assistant.ingest import Progress, ingest_paths, sample_dir
+from assistant.ingest import ingest_paths, sample_dir
 from assistant.llm.backends import Backend, make_backend
 from assistant.locking import write_lock
 from assistant.offline import passive_threads
-from assistant.retrieval import Mode, Retriever
-from assistant.settings import LLMSettings, Settings, load_settings
+from assistant.retrieval import Retriever
+from assistant.settings import LLMSettings, SearchMode, Settings, load_settings
 from assistant.store import Library
-from assistant.types import Answer, IngestReport, LibraryStats, Paper, SearchHit, Turn
+from assistant.types import Answer, IngestReport, LibraryStats, Paper, Progress, SearchHit, Turn
 
-MAX_QUERY_CHARS = 4000
+MAX_USER_QUERY_CHARS = 4000  # the longest question, search query or topic a user may give
 
 
 class Workspace:
     """Settings, library, embedder and retriever, each made once and shared between threads."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, embedder: NamedEmbeddings | None = None) -> None:
         self.settings = settings or load_settings()
         if self.settings.llm.provider == "local":
             passive_threads()  # before MiniLM loads torch
         self._lock = threading.RLock()
         self._library: Library | None = None
-        self._embedder: NamedEmbeddings | None = None
+        self._embedder = embedder  # None: the configured model, loaded on first use
         self._retriever: Retriever | None = None
         self._picker: EvidencePicker | None = None
         self._backends: dict[str, Backend] = {}
@@ -102,7 +102,7 @@ class Workspace:
         """Add the bundled sample library."""
         return self.ingest([sample_dir()], progress)
 
-    def search(self, query: str, k: int | None = None, mode: Mode | None = None) -> list[SearchHit]:
+    def search(self, query: str, k: int | None = None, mode: SearchMode | None = None) -> list[SearchHit]:
         """Ranked papers for a query."""
         return self.retriever.search(check_query(query), k, mode)
 
@@ -155,6 +155,6 @@ def check_query(query: str) -> str:
     query = " ".join(query.split())
     if not query:
         raise LitReviewError("the query is empty")
-    if len(query) > MAX_QUERY_CHARS:
-        raise LitReviewError(f"the query is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}")
+    if len(query) > MAX_USER_QUERY_CHARS:
+        raise LitReviewError(f"the query is {len(query)} characters long; the limit is {MAX_USER_QUERY_CHARS}")
     return query

@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 VENV="${LITREVIEW_VENV:-.venv}"
 echo "[test] ruff" >&2
-"$VENV/bin/ruff" check assistant tests
+"$VENV/bin/ruff" check assistant tests evals
 echo "[test] mypy" >&2
 "$VENV/bin/mypy" assistant
 bash scripts/setup-browser.sh  # Debian's chromium for tests/test_browser.py

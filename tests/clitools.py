@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from assistant.cli import main
@@ -20,3 +22,8 @@ def one_error_line(err: str) -> str:
     assert len(lines) == 1, err
     assert lines[0].startswith("error: ") and "Traceback" not in err
     return lines[0]
+
+
+def usage_error(err: str) -> str:
+    """The message of a usage error (exit 2) as one line, without the panel Typer draws around it."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", err).split())

@@ -1,4 +1,5 @@
-"""Shared fixtures: a private LITREVIEW_HOME per test, the sample library embedded once per session.
+"""Shared fixtures (plain helpers are in helpers.py): a private LITREVIEW_HOME per test, the sample
+library embedded once per session.
 
 Embedding the sample library takes about 30 s on two cores, so it is ingested once into a
 session directory and every test that needs it gets a private copy of that directory (an
@@ -8,42 +9,22 @@ embedded Chroma library is plain files; a copy opens as an independent library).
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import shutil
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from fakes import HashedWordEmbeddings
+from helpers import SMALL_COUNT, SMALL_SOURCE, SampleBuild, write_listing
 from servers import chroma_server, copy_library
 
 from assistant.embeddings import NamedEmbeddings, get_embedder
-from assistant.ingest import sample_dir
 from assistant.settings import HOME_ENV, EmbeddingSettings, load_settings
 from assistant.sources.listing import parse_listing
 from assistant.store import Library
-from assistant.types import IngestReport, Paper
+from assistant.types import Paper
 from assistant.workspace import Workspace
-
-FIXTURES = Path(__file__).parent / "fixtures"
-SAMPLE_DIR = sample_dir()
-SAMPLE_FILES = sorted(SAMPLE_DIR.glob("*.txt"))
-SMALL_SOURCE = SAMPLE_DIR / "004_ee41d076663f383d.txt"  # the bare title + abstract layout
-SMALL_COUNT = 5
-
-
-def _load_make_pdfs() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("litreview_make_pdfs", FIXTURES / "make_pdfs.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-make_pdfs = _load_make_pdfs()  # tests/fixtures is not a package; the generator is loaded by path
-make_paper_pdf: Callable[..., Path] = make_pdfs.make_paper_pdf
 
 
 def _clear_litreview_env(mp: pytest.MonkeyPatch) -> None:
@@ -67,7 +48,8 @@ SERVER_MODULES = {"test_store", "test_ingest", "test_retrieval"}
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if metafunc.module.__name__ in SERVER_MODULES and "store_mode" in metafunc.fixturenames:
-        metafunc.parametrize("store_mode", ["embedded", "server"], indirect=True)
+        metafunc.parametrize("store_mode", ["embedded", pytest.param("server", marks=pytest.mark.server)],
+                             indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -90,17 +72,14 @@ def store_mode(request: pytest.FixtureRequest, litreview_home: Path, monkeypatch
 
 @pytest.fixture(scope="session")
 def embedder() -> NamedEmbeddings:
-    """The real MiniLM model (get_embedder keeps one per process)."""
+    """The real MiniLM model (get_embedder keeps one per process): for tests about ranking."""
     return get_embedder(EmbeddingSettings())
 
 
-@dataclass(frozen=True)
-class SampleBuild:
-    """The sample library as ingested once: its home directory, the ingest report, the papers."""
-
-    home: Path
-    report: IngestReport
-    papers: tuple[Paper, ...]
+@pytest.fixture(scope="session")
+def fake_embedder() -> NamedEmbeddings:
+    """A deterministic hashed-word embedder (tests/fakes.py): for tests about logic, not ranking."""
+    return HashedWordEmbeddings()
 
 
 @pytest.fixture(scope="session")
@@ -127,22 +106,35 @@ def sample_ws(sample_build: SampleBuild, litreview_home: Path, store_mode: str) 
     return ws
 
 
+@pytest.fixture(scope="module")
+def module_sample_ws(sample_build: SampleBuild, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """One private copy of the sample library shared by the read-only tests of a module."""
+    home = tmp_path_factory.mktemp("module-sample") / "home"
+    shutil.copytree(sample_build.home, home)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(HOME_ENV, str(home))
+        yield Workspace(load_settings())
+
+
 @pytest.fixture(scope="session")
 def small_papers() -> list[Paper]:
     """A handful of real papers from the sample library."""
     return parse_listing(SMALL_SOURCE).papers[:SMALL_COUNT]
 
 
-def write_listing(path: Path, papers: Sequence[Paper]) -> Path:
-    """Write papers as a bare title + abstract listing."""
-    path.write_text("".join(f"{p.title}\n\n{p.abstract}\n\n" for p in papers), encoding="utf-8")
-    return path
-
-
 @pytest.fixture
 def small_ws(tmp_path: Path, small_papers: list[Paper]) -> Workspace:
     """A workspace at LITREVIEW_HOME holding only the small papers."""
     ws = Workspace(load_settings())
+    report = ws.ingest([write_listing(tmp_path / "small.txt", small_papers)])
+    assert (report.new, report.failed) == (SMALL_COUNT, False)
+    return ws
+
+
+@pytest.fixture
+def fake_ws(tmp_path: Path, small_papers: list[Paper], fake_embedder: NamedEmbeddings) -> Workspace:
+    """small_ws embedded by the fake embedder: for ingest and store logic (its vectors mean little)."""
+    ws = Workspace(load_settings(), embedder=fake_embedder)
     report = ws.ingest([write_listing(tmp_path / "small.txt", small_papers)])
     assert (report.new, report.failed) == (SMALL_COUNT, False)
     return ws

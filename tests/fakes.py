@@ -1,4 +1,5 @@
-"""A scripted chat model for tests: a real LangChain BaseChatModel that replies from a queue.
+"""Fakes for tests about logic: a scripted chat model (a real LangChain BaseChatModel that replies
+from a queue) and a deterministic embedder (HashedWordEmbeddings, a real NamedEmbeddings).
 
     model = FakeChatModel()
     model.enqueue("Transformers use attention [1].")
@@ -16,7 +17,9 @@ ChatOpenAI does with stream_usage.
 
 from __future__ import annotations
 
+import math
 import re
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +31,9 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
 
-from assistant.llm.backends import Backend, Provider
+from assistant.embeddings import NamedEmbeddings
+from assistant.llm.backends import Backend
+from assistant.settings import Provider
 from assistant.text import split_sentences
 from assistant.tokens import count_tokens
 
@@ -154,3 +159,26 @@ def quote(n: int, containing: str = "", cite: str | None = None) -> Callable[[li
         return f"{sentence.rstrip('.')} [{cite or n}]."
 
     return reply
+
+
+class HashedWordEmbeddings(NamedEmbeddings):
+    """A deterministic embedder for logic tests: hashed word counts, unit length, no model loaded.
+
+    Texts sharing words are near and others are not, which is all that ingest, the store, dedupe or
+    locking need; a test about ranking quality uses the real MiniLM instead.
+    """
+
+    name = "test/hashed-words"
+    dimension = 256
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """One vector per text."""
+        return [self.embed_query(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        """Counts of the text's words in `dimension` hashed buckets, unit length."""
+        vec = [0.0] * self.dimension
+        for word in re.findall(r"\w+", text.casefold()):
+            vec[zlib.crc32(word.encode()) % self.dimension] += 1.0
+        norm = math.sqrt(sum(v * v for v in vec))
+        return [v / norm for v in vec] if norm else [1.0] + [0.0] * (self.dimension - 1)

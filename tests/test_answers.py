@@ -8,22 +8,21 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SampleBuild, write_listing
 from fakes import FakeChatModel, fake_backend, quote
+from helpers import write_listing
 from langchain_core.messages import BaseMessage
 
 from assistant.chain import LOCAL_MAX_TOKENS, NOT_COVERED, REFUSAL_MARK, Answerer, iter_answers, local_grammar
-from assistant.condense import MAX_QUERY_CHARS, heuristic_query, standalone_query
+from assistant.condense import MAX_REWRITE_CHARS, heuristic_query, standalone_query
 from assistant.context import render_sources
 from assistant.errors import ConfigError, LitReviewError
 from assistant.llm.backends import OPENAI_DEFAULT_MODEL, make_backend
-from assistant.settings import HOME_ENV, LLMSettings, load_settings
+from assistant.settings import LLMSettings, load_settings
 from assistant.types import Answer, Paper, Turn
 from assistant.workspace import Workspace
 
@@ -36,13 +35,9 @@ Reply = Callable[[list[BaseMessage]], str]
 
 
 @pytest.fixture(scope="module")
-def ws(sample_build: SampleBuild, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    """One private copy of the sample library for every read-only test of this module."""
-    home = tmp_path_factory.mktemp("answers") / "home"
-    shutil.copytree(sample_build.home, home)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(HOME_ENV, str(home))
-        yield Workspace(load_settings())
+def ws(module_sample_ws: Workspace) -> Workspace:
+    """The module's read-only copy of the sample library."""
+    return module_sample_ws
 
 
 def answerer(ws: Workspace, model: FakeChatModel, provider: Any = "openai-compatible", **kw: Any) -> Answerer:
@@ -315,7 +310,7 @@ def test_a_follow_up_is_condensed_by_a_capable_model(ws: Workspace) -> None:
     [
         "",
         "Quokkas hop gracefully.",  # shares no word with the conversation
-        "Sure! " + "datasets " * (MAX_QUERY_CHARS // 9 + 1),  # rambles past the limit
+        "Sure! " + "datasets " * (MAX_REWRITE_CHARS // 9 + 1),  # rambles past the limit
     ],
 )
 def test_a_bad_rewrite_falls_back_to_the_heuristic(rewrite: str) -> None:

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from clitools import one_error_line, run
-from conftest import FIXTURES, make_paper_pdf, write_listing
 from fakes import FakeChatModel, fake_backend, quote
+from helpers import FIXTURES, make_paper_pdf, write_listing
 from pydantic import SecretStr
 from streamlit.testing.v1 import AppTest
 

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from conftest import SMALL_COUNT, write_listing
+from helpers import SMALL_COUNT, write_listing
 from servers import free_port
 
 from assistant.errors import StoreError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from conftest import SAMPLE_FILES
+from helpers import SAMPLE_FILES
 
 from assistant.chunking import chunk_paper
 from assistant.embeddings import MiniLMEmbeddings, NamedEmbeddings

@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from clitools import one_error_line, run
-from conftest import SMALL_COUNT, write_listing
+from clitools import one_error_line, run, usage_error
+from helpers import SMALL_COUNT, write_listing
 
+from assistant.errors import ConfigError
+from assistant.settings import load_settings
 from assistant.types import Paper
 from assistant.workspace import Workspace
 
@@ -144,7 +146,6 @@ def test_papers_stats_and_remove(capsys: pytest.CaptureFixture[str], small_ws: W
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["search", "tools", "--mode", "fuzzy"], "unknown mode 'fuzzy'"),
         (["search"], "give a query, or --batch FILE"),
         (["search", "   "], "the query is empty"),
         (["search", "--batch", "/nonexistent/queries.jsonl"], "cannot read /nonexistent/queries.jsonl"),
@@ -162,6 +163,11 @@ def test_errors_are_one_line(capsys: pytest.CaptureFixture[str], argv: list[str]
         ("[retrieval\nk = 3\n", "config.toml: not a valid TOML config file"),
         ("[retrieval]\nk = 0\n", "invalid setting retrieval.k"),
         ("[embedding]\nprovider = 'word2vec'\n", "invalid setting embedding.provider"),
+        ("[retrival]\nk = 8\n", "unknown setting retrival in "),
+        ("[retrival]\nk = 8\n", "config.toml (did you mean retrieval?)"),
+        ("[retrieval]\nmod = 'bm25'\n", "unknown setting retrieval.mod in "),
+        ("[retrieval]\nmod = 'bm25'\n", "(did you mean retrieval.mode?)"),
+        ("[llm]\nmodle = 'x'\n", "(did you mean llm.model?)"),
     ],
 )
 def test_bad_config_file(capsys: pytest.CaptureFixture[str], litreview_home: Path, config: str, message: str) -> None:
@@ -173,6 +179,27 @@ def test_bad_config_file(capsys: pytest.CaptureFixture[str], litreview_home: Pat
         assert message in one_error_line(err)
 
 
+def test_unknown_environment_variable(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable, nearest in [("LITREVIEW_RETRIVAL__K", "LITREVIEW_RETRIEVAL__K"),
+                              ("LITREVIEW_LLM_PROVIDER", "LITREVIEW_LLM__PROVIDER"),
+                              ("LITREVIEW_STORE__CHROMA_ULR", "LITREVIEW_STORE__CHROMA_URL")]:
+        with monkeypatch.context() as mp:
+            mp.setenv(variable, "3")
+            code, out, err = run(capsys, "stats")
+        assert code == 1 and out == ""
+        assert one_error_line(err) == f"error: unknown environment variable {variable} (did you mean {nearest}?)"
+
+
+def test_known_variables_and_whole_sections_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LITREVIEW_RETRIEVAL", '{"k": 4}')
+    monkeypatch.setenv("LITREVIEW_LLM__MODEL", "m")
+    monkeypatch.setenv("LITREVIEW_DEBUG", "1")
+    settings = load_settings()
+    assert (settings.retrieval.k, settings.llm.model) == (4, "m")
+    with pytest.raises(ConfigError, match=r"^unknown setting retrieval\.kk \(did you mean retrieval\.k\?\)$"):
+        settings.with_overrides(retrieval={"kk": 3})
+
+
 def test_config_file_is_used(capsys: pytest.CaptureFixture[str], sample_ws: Workspace, litreview_home: Path) -> None:
     (litreview_home / "config.toml").write_text("[store]\ncollection_prefix = 'elsewhere'\n", encoding="utf-8")
     code, out, _ = run(capsys, "stats", "--json")
@@ -182,3 +209,5 @@ def test_config_file_is_used(capsys: pytest.CaptureFixture[str], sample_ws: Work
 def test_usage_error_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "frobnicate")
     assert code == 2 and "No such command" in err
+    code, out, err = run(capsys, "search", "tools", "--mode", "fuzzy")  # the choices are settings.SearchMode
+    assert code == 2 and out == "" and "'fuzzy' is not one of 'hybrid', 'dense', 'bm25', 'rrf'" in usage_error(err)

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from clitools import run
-from conftest import SampleBuild
 from fakes import Call, FakeChatModel, fake_backend
+from helpers import SampleBuild
 from langchain_core.messages import BaseMessage
 
 import assistant.workspace

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import write_listing
+from helpers import write_listing
 
 from assistant.ingest import sample_dir
 from assistant.settings import HOME_ENV, load_settings

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from clitools import one_error_line, run
-from conftest import SampleBuild
 from fakes import FakeChatModel, fake_backend
+from helpers import SampleBuild
 
 import assistant.workspace
 from assistant.evaluation.datasets import project_evals_dir
@@ -353,14 +353,14 @@ def fake_run(tmp_path: Path, name: str, recall: float, sha: str) -> Path:
     return run_dir
 
 
-def test_compare_two_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_diff_two_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     a = fake_run(tmp_path, "a", 0.80, "1" * 64)
     b = fake_run(tmp_path, "b", 0.85, "1" * 64)
-    code, out, err = run(capsys, "eval", "--compare", str(a), str(b / "results.json"))
+    code, out, err = run(capsys, "eval", "--diff", str(a), str(b / "results.json"))
     assert code == 0 and err == ""
     assert "| hybrid.all.recall@5 | 0.8 | 0.85 | +0.05 |" in out
     assert "| hybrid.all.mrr | 0.5 | 0.5 | 0 |" in out
-    code, out, err = run(capsys, "eval", "--compare", str(a), str(fake_run(tmp_path, "c", 0.7, "2" * 64)), "--json")
+    code, out, err = run(capsys, "eval", "--diff", str(a), str(fake_run(tmp_path, "c", 0.7, "2" * 64)), "--json")
     assert code == 0 and "warning:" in err and "datasets differ" in err
     got = json.loads(out)
     delta = {d["metric"]: d for d in got["suites"]["retrieval"]}
@@ -387,7 +387,7 @@ def _unknown_title(tmp: Path) -> list[str]:
 
 def _not_results(tmp: Path) -> list[str]:
     (tmp / "results.json").write_text("{not json", encoding="utf-8")
-    return ["eval", "--compare", str(tmp / "results.json"), str(tmp)]
+    return ["eval", "--diff", str(tmp / "results.json"), str(tmp)]
 
 
 ERRORS: list[tuple[Setup, str]] = [
@@ -396,7 +396,7 @@ ERRORS: list[tuple[Setup, str]] = [
     (lambda tmp: ["eval", "--suite", "speed"], "unknown suite 'speed'"),
     (_unknown_title, "case p1: gold paper 'No Such Paper' is not in the library"),
     (_not_results, "is not an eval results file"),
-    (lambda tmp: ["eval", "--compare", str(tmp / "nowhere"), str(tmp)], "cannot read eval results"),
+    (lambda tmp: ["eval", "--diff", str(tmp / "nowhere"), str(tmp)], "cannot read eval results"),
     (lambda tmp: ["eval", "--dataset", str(EVALS / "qa_dev.jsonl")], "a dataset file holds one suite's cases"),
 ]
 

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, make_paper_pdf
+from helpers import FIXTURES, make_paper_pdf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from assistant.identity import (
@@ -39,7 +41,7 @@ def test_normalize_title(raw: str, expected: str) -> None:
 
 def test_paper_id_is_stable_across_title_variants() -> None:
     pid = paper_id_for("Attention Is All You Need")
-    assert pid.startswith("p") and len(pid) == 13 and int(pid[1:], 16) >= 0
+    assert re.fullmatch(r"p[0-9a-f]{12}", pid), pid
     assert paper_id_for("attention is all you need.") == pid
     assert paper_id_for("  ATTENTION is all-you-need ") == pid
     assert paper_id_for("Attention Is Not All You Need") != pid

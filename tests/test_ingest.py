@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import FIXTURES, SAMPLE_DIR, SAMPLE_FILES, SMALL_COUNT, SampleBuild, make_paper_pdf, write_listing
+from helpers import FIXTURES, SAMPLE_DIR, SAMPLE_FILES, SMALL_COUNT, SampleBuild, make_paper_pdf, write_listing
 
 from assistant.identity import paper_id_for
 from assistant.types import Paper
@@ -78,7 +78,7 @@ def test_bibtex_and_csv_duplicates_update_a_stored_paper(sample_ws: Workspace, i
     assert sample_ws.get_papers([paper_id_for("aTLAS (renamed)")]) == {}
 
 
-def test_mixed_good_and_bad_inputs(small_ws: Workspace, small_papers: list[Paper], inputs: Path) -> None:
+def test_mixed_good_and_bad_inputs(fake_ws: Workspace, small_papers: list[Paper], inputs: Path) -> None:
     extra = Paper(paper_id=paper_id_for("Unsupported Citations in RAG"), title="Unsupported Citations in RAG",
                   abstract=NEW_ABSTRACT)
     good_txt = write_listing(inputs / "good.txt", [extra])
@@ -101,10 +101,10 @@ def test_mixed_good_and_bad_inputs(small_ws: Workspace, small_papers: list[Paper
     add("notes.docx", b"PK\x03\x04 not really a document", "unsupported file type")
     make_paper_pdf(inputs / "locked.pdf", "A Locked Paper", NEW_ABSTRACT, encrypt=True)
     bad["locked.pdf"] = (inputs / "locked.pdf", "encrypted")
-    before = {p.paper_id: p for p in small_ws.papers()}
-    chunks_before = small_ws.stats().chunks
+    before = {p.paper_id: p for p in fake_ws.papers()}
+    chunks_before = fake_ws.stats().chunks
 
-    report = small_ws.ingest([good_txt, *(path for path, _ in bad.values()), good_bib])
+    report = fake_ws.ingest([good_txt, *(path for path, _ in bad.values()), good_bib])
     assert report.failed
     by_name = {Path(f.path).name: f for f in report.files}
     assert len(report.files) == len(bad) + 2 == len(by_name)
@@ -117,23 +117,23 @@ def test_mixed_good_and_bad_inputs(small_ws: Workspace, small_papers: list[Paper
     assert by_name["good.txt"].status == "ok" and by_name["good.txt"].new == 1
     assert by_name["zotero.bib"].status == "partial" and by_name["zotero.bib"].new == 4  # one entry has no abstract
     assert by_name["cut.txt"].new == 1
-    assert report.new == 6 and small_ws.library.count() == SMALL_COUNT + 6
+    assert report.new == 6 and fake_ws.library.count() == SMALL_COUNT + 6
 
-    after = {p.paper_id: p for p in small_ws.papers()}
+    after = {p.paper_id: p for p in fake_ws.papers()}
     assert all(after[pid] == paper for pid, paper in before.items())
-    assert small_ws.stats().chunks == chunks_before + report.chunks_added
-    assert [p.title for p in small_ws.papers() if p.paper_id == paper_id_for("Cut Paper")] == ["Cut Paper"]
-    top = {h.title for h in small_ws.search(NEW_ABSTRACT, k=2, mode="bm25")}
+    assert fake_ws.stats().chunks == chunks_before + report.chunks_added
+    assert [p.title for p in fake_ws.papers() if p.paper_id == paper_id_for("Cut Paper")] == ["Cut Paper"]
+    top = {h.title for h in fake_ws.search(NEW_ABSTRACT, k=2, mode="bm25")}
     assert top == {"Unsupported Citations in RAG", "Cut Paper"}
 
 
-def test_folder_ingest_and_empty_folder(small_ws: Workspace, inputs: Path) -> None:
+def test_folder_ingest_and_empty_folder(fake_ws: Workspace, inputs: Path) -> None:
     (inputs / "sub").mkdir()
     (inputs / "empty-folder").mkdir()
     (inputs / "sub" / ".hidden.txt").write_text("Hidden\n\n" + NEW_ABSTRACT, encoding="utf-8")
     (inputs / "sub" / "skip.docx").write_bytes(b"ignored in folders")
     write_listing(inputs / "sub" / "one.txt", [Paper(paper_id="x", title="Folder Paper", abstract=NEW_ABSTRACT)])
-    report = small_ws.ingest([inputs / "sub", inputs / "empty-folder"])
+    report = fake_ws.ingest([inputs / "sub", inputs / "empty-folder"])
     assert [Path(f.path).name for f in report.files] == ["empty-folder", "one.txt"]
     assert report.files[0].problems == ["the folder holds no supported files"]
     assert report.new == 1 and report.failed

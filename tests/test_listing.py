@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_FILES
+from helpers import SAMPLE_FILES
 
 from assistant.errors import SourceError
 from assistant.sources import parse_file

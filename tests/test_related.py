@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import bibtexparser
 import pytest
 from clitools import one_error_line, run
-from conftest import SampleBuild, write_listing
 from fakes import FakeChatModel, fake_backend, shown_sources
+from helpers import write_listing
 from langchain_core.messages import BaseMessage
 
 from assistant.citations import CITE, marker_numbers
 from assistant.evidence import TermWeights
-from assistant.settings import HOME_ENV, load_settings
 from assistant.support import SupportChecker, answer_sentences
 from assistant.text import split_sentences
 from assistant.types import Paper, Source
@@ -39,13 +37,9 @@ CITE_KEYS = re.compile(r"\\cite\{([^}]*)\}")
 
 
 @pytest.fixture(scope="module")
-def ws(sample_build: SampleBuild, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    """One private copy of the sample library for the read-only tests of this module."""
-    home = tmp_path_factory.mktemp("related") / "home"
-    shutil.copytree(sample_build.home, home)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(HOME_ENV, str(home))
-        yield Workspace(load_settings())
+def ws(module_sample_ws: Workspace) -> Workspace:
+    """The module's read-only copy of the sample library."""
+    return module_sample_ws
 
 
 @pytest.fixture(scope="module")

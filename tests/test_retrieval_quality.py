@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import SampleBuild
+from helpers import SampleBuild
 
 from assistant.evaluation.datasets import RetrievalCase, load_jsonl
 from assistant.evaluation.retrieval import evaluate_retrieval

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAMPLE_FILES, write_listing
+from helpers import SAMPLE_FILES, write_listing
 
 from assistant import store
 from assistant.chunking import chunk_paper

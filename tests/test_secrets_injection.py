@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from clitools import run
-from conftest import write_listing
 from fakes import FakeChatModel, fake_backend
+from helpers import write_listing
 from test_llm_errors import failing_server
 
 from assistant.chain import Answerer
 from assistant.citations import WITHHELD, echo_hold, withhold_instructions
-from assistant.llm.backends import redact
+from assistant.errors import FIRST_LINE_CHARS, first_line, redact
 from assistant.prompts import load_prompt
 from assistant.settings import load_settings
 from assistant.types import Paper
@@ -106,3 +106,9 @@ def test_redact_keeps_ordinary_messages() -> None:
     assert "abc" not in redact("Authorization: Bearer abc.def")
     plain = "The model `gpt-4o-mini` does not exist or you do not have access to it (HTTP 404, request 12)."
     assert redact(plain) == plain
+
+
+def test_first_line_is_redacted_cut_and_never_empty() -> None:
+    assert first_line(RuntimeError(f"  bad key {KEY}\nTraceback (most recent call last)")) == "bad key [redacted]"
+    assert len(first_line(ValueError("x" * 1000))) == FIRST_LINE_CHARS
+    assert first_line(KeyboardInterrupt()) == "KeyboardInterrupt"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, make_pdfs
+from helpers import FIXTURES, make_pdfs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

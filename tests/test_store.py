@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import SampleBuild
+from helpers import SampleBuild
 
 from assistant.chunking import chunk_paper
 from assistant.embeddings import MINILM_NAME, NamedEmbeddings
@@ -32,9 +32,9 @@ def library() -> Library:
     return Library(load_settings())
 
 
-def test_add_get_list_delete(library: Library, small_papers: list[Paper], embedder: NamedEmbeddings,
+def test_add_get_list_delete(library: Library, small_papers: list[Paper], fake_embedder: NamedEmbeddings,
                              store_mode: str) -> None:
-    items = embedded(small_papers, embedder, library.settings)
+    items = embedded(small_papers, fake_embedder, library.settings)
     assert library.count() == 0 and library.list_papers() == []
     library.add_papers(items)
     assert library.count() == len(small_papers)
@@ -44,7 +44,7 @@ def test_add_get_list_delete(library: Library, small_papers: list[Paper], embedd
     assert library.get_papers([first.paper_id, "p-unknown", first.paper_id]) == {first.paper_id: first}
     assert library.chunks_of(first.paper_id) == items[0][1]
     vec = library.paper_vectors([first.paper_id])[first.paper_id]
-    assert vec.shape == (384,) and abs(float(np.linalg.norm(vec)) - 1.0) < 1e-4
+    assert vec.shape == (fake_embedder.dimension,) and abs(float(np.linalg.norm(vec)) - 1.0) < 1e-4
 
     assert library.delete_papers([second.paper_id, "p-unknown"]) == 1
     assert library.count() == len(small_papers) - 1
@@ -57,28 +57,29 @@ def test_add_get_list_delete(library: Library, small_papers: list[Paper], embedd
 
 
 def test_rewriting_a_paper_drops_its_stale_chunks(library: Library, small_papers: list[Paper],
-                                                  embedder: NamedEmbeddings) -> None:
+                                                  fake_embedder: NamedEmbeddings) -> None:
     paper = small_papers[0]
-    [(p, chunks, vectors)] = embedded([paper], embedder, library.settings)
+    [(p, chunks, vectors)] = embedded([paper], fake_embedder, library.settings)
     assert len(chunks) > 1
     library.add_papers([(p, chunks, vectors)])
     shorter = paper.model_copy(update={"abstract": paper.abstract[:200]})
-    library.add_papers(embedded([shorter], embedder, library.settings))
+    library.add_papers(embedded([shorter], fake_embedder, library.settings))
     assert [c.text for c in library.chunks_of(paper.paper_id)] == [shorter.abstract]
     assert library.get_papers([paper.paper_id])[paper.paper_id].abstract == shorter.abstract
     assert library.stats().chunks == 1
 
 
 def test_chunks_and_vectors_must_match(library: Library, small_papers: list[Paper],
-                                       embedder: NamedEmbeddings) -> None:
-    [(p, chunks, vectors)] = embedded(small_papers[:1], embedder, library.settings)
+                                       fake_embedder: NamedEmbeddings) -> None:
+    [(p, chunks, vectors)] = embedded(small_papers[:1], fake_embedder, library.settings)
     with pytest.raises(StoreError, match="chunks but"):
         library.add_papers([(p, chunks, vectors[:-1])])
     assert library.count() == 0 and library.stats().chunks == 0
 
 
-def test_update_records_keeps_vectors(library: Library, small_papers: list[Paper], embedder: NamedEmbeddings) -> None:
-    library.add_papers(embedded(small_papers[:2], embedder, library.settings))
+def test_update_records_keeps_vectors(library: Library, small_papers: list[Paper],
+                                      fake_embedder: NamedEmbeddings) -> None:
+    library.add_papers(embedded(small_papers[:2], fake_embedder, library.settings))
     paper = small_papers[0]
     before = library.paper_vectors([paper.paper_id])[paper.paper_id]
     library.update_records([paper.model_copy(update={"doi": "10.1/test", "sources": ("a.txt", "b.bib")})])
@@ -89,9 +90,9 @@ def test_update_records_keeps_vectors(library: Library, small_papers: list[Paper
 
 
 def test_fingerprint_changes_after_each_write(library: Library, small_papers: list[Paper],
-                                              embedder: NamedEmbeddings) -> None:
+                                              fake_embedder: NamedEmbeddings) -> None:
     seen = [library.fingerprint()]
-    library.add_papers(embedded(small_papers[:2], embedder, library.settings))
+    library.add_papers(embedded(small_papers[:2], fake_embedder, library.settings))
     seen.append(library.fingerprint())
     library.list_papers()
     assert library.fingerprint() == seen[-1]  # reading changes nothing

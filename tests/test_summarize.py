@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from clitools import run
-from conftest import SampleBuild
 from fakes import FakeChatModel, fake_backend
 from langchain_core.messages import BaseMessage
 
@@ -24,7 +22,7 @@ from assistant.citations import cited_in, strip_markers
 from assistant.context import render_source
 from assistant.evidence import TermWeights
 from assistant.llm.backends import Backend
-from assistant.settings import HOME_ENV, LLMSettings, load_settings
+from assistant.settings import LLMSettings
 from assistant.support import SupportChecker, answer_sentences
 from assistant.text import split_sentences
 from assistant.types import Paper, SentenceCheck, Source
@@ -46,13 +44,9 @@ Reply = Callable[[list[BaseMessage]], str]
 
 
 @pytest.fixture(scope="module")
-def ws(sample_build: SampleBuild, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    """One private copy of the sample library for every read-only test of this module."""
-    home = tmp_path_factory.mktemp("summaries") / "home"
-    shutil.copytree(sample_build.home, home)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(HOME_ENV, str(home))
-        yield Workspace(load_settings())
+def ws(module_sample_ws: Workspace) -> Workspace:
+    """The module's read-only copy of the sample library."""
+    return module_sample_ws
 
 
 @dataclass(frozen=True)

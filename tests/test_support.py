@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SAMPLE_FILES
+from helpers import SAMPLE_FILES
 
 from assistant.embeddings import NamedEmbeddings
 from assistant.evidence import TermWeights

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from assistant.app.ui import md, paper_card
-from assistant.types import Answer, usage_parts
+from assistant.types import Answer, backend_label, usage_parts
 from assistant.workspace import Workspace
 
 SHOWN_QUESTION_CHARS = 600
@@ -65,7 +65,7 @@ def show_refusal(answer: Answer) -> None:
 def details_line(answer: Answer) -> str:
     """Back-end, mode, timings, tokens and cost of one answer, as one line."""
     t = answer.timings
-    parts = [answer.backend + (f": {answer.model}" if answer.model else ""), answer.mode,
+    parts = [backend_label(answer.backend, answer.model), answer.mode,
              f"retrieval {t.retrieval_s:.2f} s"]
     if t.first_token_s is not None:
         parts.append(f"first token {t.first_token_s:.2f} s")

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import streamlit as st
 from pydantic import SecretStr
 
-from assistant.settings import LLMSettings, default_home, load_settings
+from assistant.settings import LLMSettings, Provider, default_home, load_settings
 from assistant.workspace import Workspace
 
-PROVIDERS = ("extractive", "local", "openai", "openai-compatible")
-PROVIDER_LABELS = {
+PROVIDERS: tuple[Provider, ...] = get_args(Provider)
+PROVIDER_LABELS: dict[Provider, str] = {
     "extractive": "Extractive (no model)",
     "local": "Local SmolLM2-135M",
     "openai": "OpenAI",

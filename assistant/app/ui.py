@@ -9,10 +9,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from assistant.errors import LitReviewError
-from assistant.ingest import Progress
-from assistant.llm.backends import redact
-from assistant.types import Paper, Usage, usage_parts
+from assistant.errors import LitReviewError, first_line, redact
+from assistant.types import Paper, Progress, Usage, backend_label, usage_parts
 from assistant.workspace import Workspace
 
 log = logging.getLogger("litreview.app")
@@ -32,7 +30,7 @@ def guard(what: str) -> Iterator[None]:
     except LitReviewError as exc:
         st.error(f"{what} failed: {redact(str(exc))}", icon=":material/error:")
     except Exception as exc:
-        first = redact((str(exc).strip().splitlines() or [""])[0])[:300]
+        first = first_line(exc)
         log.warning("%s failed: %s: %s", what, type(exc).__name__, first)  # no traceback: it may hold secrets
         st.error(f"{what} failed: unexpected {type(exc).__name__}: {first}", icon=":material/error:")
 
@@ -137,5 +135,5 @@ def paper_card(paper: Paper) -> None:
 def job_line(backend: str, model: str | None, seconds: float, usage: Usage, removed: int,
              extra: Sequence[str] = ()) -> str:
     """One caption on how a writing job's result was made."""
-    parts = [backend + (f": {model}" if model else ""), *extra, f"{seconds:.1f} s", *usage_parts(usage, removed)]
+    parts = [backend_label(backend, model), *extra, f"{seconds:.1f} s", *usage_parts(usage, removed)]
     return " · ".join(md(p) for p in parts)

@@ -8,8 +8,7 @@ import typer
 from rich.markup import escape
 
 from assistant.cli.common import app, err
-from assistant.errors import LitReviewError
-from assistant.llm.backends import redact
+from assistant.errors import LitReviewError, first_line, redact
 
 # Importing the command modules registers their commands on `app`.
 from assistant.cli import library as _library  # noqa: F401  isort: skip
@@ -36,9 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("LITREVIEW_DEBUG"):
             raise
-        first = redact((str(exc).strip().splitlines() or [""])[0])[:300]
         err.print(
-            f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(first)} "
+            f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(first_line(exc))} "
             "(run with LITREVIEW_DEBUG=1 to see the traceback)",
             highlight=False,
         )

@@ -6,14 +6,14 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from assistant.settings import load_settings
+from assistant.settings import Provider, load_settings
 from assistant.workspace import Workspace
 
 app = typer.Typer(
@@ -23,6 +23,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+# The back-end flags every model-using command takes (ask, chat, summarize, compare, related-work, eval)
+LlmFlag = Annotated[Provider | None, typer.Option("--llm", help="Back-end (default: llm.provider, extractive).")]
+ModelFlag = Annotated[str | None, typer.Option("--model", help="Model name for the back-end.")]
+UrlFlag = Annotated[str | None, typer.Option("--base-url", help="Server URL for openai-compatible.")]
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 

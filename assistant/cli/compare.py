@@ -8,10 +8,9 @@ from typing import Annotated
 
 import typer
 
-from assistant.cli.common import app, err, progress_bar, workspace
-from assistant.cli.qa import LlmFlag, ModelFlag, UrlFlag
+from assistant.cli.common import LlmFlag, ModelFlag, UrlFlag, app, err, progress_bar, workspace
 from assistant.errors import LitReviewError
-from assistant.types import usage_parts
+from assistant.types import backend_label, usage_parts
 from assistant.writing.compare import compare_papers, render_csv, render_json, render_markdown
 from assistant.writing.compare_fields import DEFAULT_FIELDS
 from assistant.writing.models import ComparisonTable
@@ -61,7 +60,7 @@ def compare(
 def _footer(table: ComparisonTable) -> str:
     modes = Counter(c.mode for row in table.rows for c in row.cells)
     parts = [
-        table.backend + (f": {table.model}" if table.model else ""),
+        backend_label(table.backend, table.model),
         f"{len(table.rows)} papers × {len(table.fields)} fields",
         ", ".join(f"{n} {mode.replace('_', ' ')}" for mode, n in sorted(modes.items())),
         f"{table.seconds:.1f} s",

@@ -1,4 +1,4 @@
-"""`litreview eval`: run the evaluation suites into a run folder (resumable), or compare two runs."""
+"""`litreview eval`: run the evaluation suites into a run folder (resumable), or diff two runs."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from assistant.cli.common import app, err, out, print_json, progress_bar, workspace
-from assistant.cli.qa import LlmFlag, ModelFlag, UrlFlag
+from assistant.cli.common import LlmFlag, ModelFlag, UrlFlag, app, err, out, print_json, progress_bar, workspace
 from assistant.evaluation.diff import diff_runs, render_markdown
 from assistant.evaluation.report import headline
 from assistant.evaluation.results import REPORT_NAME, RESULTS_NAME, load_results, results_path
@@ -38,16 +37,16 @@ def eval_command(
                         "separately).")] = "both",
     force: Annotated[bool, typer.Option(
         "--force", help="Discard the run folder's earlier records of these suites and start afresh.")] = False,
-    compare_runs: Annotated[tuple[Path, Path] | None, typer.Option(
-        "--compare", help="Show the metric deltas between two runs (results.json files or run folders).")] = None,
+    run_pair: Annotated[tuple[Path, Path] | None, typer.Option(
+        "--diff", help="Show the metric deltas between two runs (results.json files or run folders).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
     llm: LlmFlag = None,
     model: ModelFlag = None,
     base_url: UrlFlag = None,
 ) -> None:
     """Measure retrieval, answers, comparison tables and related-work drafts on JSONL dev sets."""
-    if compare_runs is not None:
-        _compare(compare_runs[0], compare_runs[1], as_json)
+    if run_pair is not None:
+        _diff(run_pair[0], run_pair[1], as_json)
         return
     names = parse_suite(suite)
     ws = workspace(llm={"provider": llm, "model": model, "base_url": base_url})
@@ -96,7 +95,7 @@ def _sample_workspace(ws: Workspace, show_progress: bool) -> Workspace:
     return sample_ws
 
 
-def _compare(a_path: Path, b_path: Path, as_json: bool) -> None:
+def _diff(a_path: Path, b_path: Path, as_json: bool) -> None:
     a, b = load_results(a_path), load_results(b_path)
     diff = diff_runs(a, b, str(results_path(a_path)), str(results_path(b_path)))
     for warning in diff.warnings:

@@ -13,6 +13,7 @@ from rich.table import Table
 from assistant.cli.common import app, err, finish, out, print_json, print_json_line, progress_bar, workspace
 from assistant.errors import LitReviewError
 from assistant.ingest import sample_dir
+from assistant.settings import SearchMode
 from assistant.types import IngestReport
 from assistant.workspace import Workspace
 
@@ -58,20 +59,18 @@ def _print_report(report: IngestReport, ws: Workspace) -> None:
 def search(
     query: Annotated[str | None, typer.Argument(help="What to look for.")] = None,
     k: Annotated[int, typer.Option("-k", min=1, max=200, help="How many papers.")] = 5,
-    mode: Annotated[str, typer.Option(help="hybrid, dense, bm25 or rrf.")] = "hybrid",
+    mode: Annotated[SearchMode, typer.Option(help="How to rank: by meaning, words or both.")] = "hybrid",
     batch: Annotated[Path | None, typer.Option(help='JSONL file of {"id", "query"} lines.')] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Find the papers that best match a query."""
-    if mode not in ("hybrid", "dense", "bm25", "rrf"):
-        raise LitReviewError(f"unknown mode '{mode}' (choose hybrid, dense, bm25 or rrf)")
     ws = workspace()
     if batch is not None:
         finish(_search_batch(ws, batch, k, mode))
         return
     if query is None:
         raise LitReviewError("give a query, or --batch FILE")
-    hits = ws.search(query, k=k, mode=mode)  # type: ignore[arg-type]
+    hits = ws.search(query, k=k, mode=mode)
     if as_json:
         print_json(hits)
         return
@@ -83,7 +82,7 @@ def search(
         out.print(f"   {hit.snippet}", highlight=False, markup=False)
 
 
-def _search_batch(ws: Workspace, path: Path, k: int, mode: str) -> bool:
+def _search_batch(ws: Workspace, path: Path, k: int, mode: SearchMode) -> bool:
     failed = False
     for n, line in enumerate(_read_lines(path), start=1):
         if not line.strip():
@@ -93,7 +92,7 @@ def _search_batch(ws: Workspace, path: Path, k: int, mode: str) -> bool:
             item = json.loads(line)
             if not isinstance(item, dict) or not isinstance(item.get("query"), str):
                 raise ValueError('expected an object with a "query" string')
-            hits = ws.search(item["query"], k=k, mode=mode)  # type: ignore[arg-type]
+            hits = ws.search(item["query"], k=k, mode=mode)
             print_json_line({"id": item.get("id", n), "results": hits})
         except (ValueError, LitReviewError) as exc:
             failed = True

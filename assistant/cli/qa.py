@@ -10,17 +10,23 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.markup import escape
 
-from assistant.cli.common import app, err, finish, out, print_json, print_json_line, workspace
-from assistant.errors import LitReviewError
-from assistant.types import Answer, Turn, usage_parts
+from assistant.cli.common import (
+    LlmFlag,
+    ModelFlag,
+    UrlFlag,
+    app,
+    err,
+    finish,
+    out,
+    print_json,
+    print_json_line,
+    workspace,
+)
+from assistant.errors import LitReviewError, first_line
+from assistant.settings import Provider
+from assistant.types import Answer, Turn, backend_label, usage_parts
 from assistant.workspace import Workspace, check_query
 
-LlmFlag = Annotated[
-    str | None,
-    typer.Option("--llm", help="Back-end: extractive (default), local, openai or openai-compatible."),
-]
-ModelFlag = Annotated[str | None, typer.Option("--model", help="Model name for the back-end.")]
-UrlFlag = Annotated[str | None, typer.Option("--base-url", help="Server URL for openai-compatible.")]
 KFlag = Annotated[int | None, typer.Option("-k", min=1, max=50, help="How many papers to read.")]
 HISTORY_TURNS = 6
 
@@ -32,7 +38,7 @@ class BatchItem(BaseModel):
     query: str
 
 
-def _workspace(llm: str | None, model: str | None, base_url: str | None) -> Workspace:
+def _workspace(llm: Provider | None, model: str | None, base_url: str | None) -> Workspace:
     return workspace(llm={"provider": llm, "model": model, "base_url": base_url})
 
 
@@ -106,7 +112,7 @@ def _read_batch(path: Path) -> tuple[list[BatchItem], bool]:
             items.append(item)
         except (json.JSONDecodeError, ValidationError, ValueError) as exc:
             failed = True
-            why = str(exc).splitlines()[0]
+            why = first_line(exc)
             where = escape(f"{path}:{n}")
             err.print(f'[yellow]skipped[/yellow] {where}: not an {{"id", "query"}} line ({escape(why)})',
                       highlight=False)
@@ -157,7 +163,7 @@ def print_answer(answer: Answer, streamed: bool, show_sources: bool) -> None:
 
 def _footer(answer: Answer) -> str:
     t = answer.timings
-    parts = [answer.backend + (f": {answer.model}" if answer.model else "")]
+    parts = [backend_label(answer.backend, answer.model)]
     if t.first_token_s is not None and answer.mode in ("generated", "fallback"):
         parts.append(f"first token {t.first_token_s:.1f} s")
     parts.append(f"{t.total_s:.1f} s")

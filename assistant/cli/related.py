@@ -10,10 +10,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from assistant.cli.common import app, err, print_json, progress_bar, workspace
-from assistant.cli.qa import LlmFlag, ModelFlag, UrlFlag
+from assistant.cli.common import LlmFlag, ModelFlag, UrlFlag, app, err, print_json, progress_bar, workspace
 from assistant.errors import LitReviewError
-from assistant.types import usage_parts
+from assistant.types import backend_label, usage_parts
 from assistant.writing.common import MAX_PAPERS
 from assistant.writing.models import RelatedWorkDraft
 from assistant.writing.related import DEFAULT_PAPERS, related_work
@@ -82,7 +81,7 @@ def _write(path: Path, text: str) -> None:
 
 
 def _footer(draft: RelatedWorkDraft) -> str:
-    parts = [draft.backend + (f": {draft.model}" if draft.model else "")]
+    parts = [backend_label(draft.backend, draft.model)]
     parts.append(f"{len(draft.themes)} theme(s), {len(draft.references)} papers cited")
     fallback = sum(t.mode == "fallback" for t in draft.themes)
     if fallback:

@@ -8,10 +8,9 @@ from typing import Annotated
 import typer
 from rich.markdown import Markdown
 
-from assistant.cli.common import app, err, out, print_json, progress_bar, workspace
-from assistant.cli.qa import LlmFlag, ModelFlag, UrlFlag
+from assistant.cli.common import LlmFlag, ModelFlag, UrlFlag, app, err, out, print_json, progress_bar, workspace
 from assistant.errors import LitReviewError
-from assistant.types import usage_parts
+from assistant.types import backend_label, usage_parts
 from assistant.writing.models import Summary
 from assistant.writing.summary import summarize as summarize_papers
 from assistant.writing.summary import summary_markdown
@@ -55,7 +54,7 @@ def summarize(
 
 def footer(summary: Summary) -> str:
     """One line on how the summary was made: back-end, modes, time, tokens, removed citations."""
-    parts = [summary.backend + (f": {summary.model}" if summary.model else "")]
+    parts = [backend_label(summary.backend, summary.model)]
     modes: dict[str, int] = {}
     for p in summary.papers:
         modes[p.mode] = modes.get(p.mode, 0) + 1

@@ -8,7 +8,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
-from assistant.errors import LitReviewError
+from assistant.errors import LitReviewError, first_line
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -50,8 +50,7 @@ def load_jsonl(path: Path, model: type[T]) -> list[T]:
         try:
             out.append(model.model_validate(json.loads(line)))
         except (json.JSONDecodeError, ValidationError) as exc:
-            first = str(exc).splitlines()[0]
-            raise LitReviewError(f"{path}:{n}: not a valid {model.__name__} ({first})") from None
+            raise LitReviewError(f"{path}:{n}: not a valid {model.__name__} ({first_line(exc)})") from None
     if not out:
         raise LitReviewError(f"dataset {path} holds no cases")
     return out

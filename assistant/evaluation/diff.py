@@ -1,4 +1,4 @@
-"""`litreview eval --compare A B`: the change of every headline metric between two runs, per suite."""
+"""`litreview eval --diff A B`: the change of every headline metric between two runs, per suite."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from ranx import Qrels, Run, evaluate
 from assistant.errors import LitReviewError
 from assistant.evaluation.datasets import RetrievalCase
 from assistant.identity import normalize_title
-from assistant.retrieval import Mode
+from assistant.settings import SearchMode
 from assistant.types import Paper
 from assistant.workspace import Workspace
 
@@ -32,7 +32,7 @@ def gold_ids(cases: Sequence[RetrievalCase], papers: Sequence[Paper]) -> dict[st
     return out
 
 
-def run_mode(ws: Workspace, cases: Sequence[RetrievalCase], mode: Mode,
+def run_mode(ws: Workspace, cases: Sequence[RetrievalCase], mode: SearchMode,
              progress: Callable[[int, int], None] | None = None) -> dict[str, dict[str, float]]:
     """A ranx-style run: query id → {paper id: score} for the top RUN_DEPTH papers."""
     run: dict[str, dict[str, float]] = {}
@@ -65,7 +65,7 @@ def score(run: dict[str, dict[str, float]], gold: dict[str, list[str]]) -> dict[
     return out
 
 
-def evaluate_retrieval(ws: Workspace, cases: Sequence[RetrievalCase], modes: Sequence[Mode]
+def evaluate_retrieval(ws: Workspace, cases: Sequence[RetrievalCase], modes: Sequence[SearchMode]
                        ) -> dict[str, dict[str, dict[str, float]]]:
     """Metrics per mode per query kind (and 'all')."""
     gold = gold_ids(cases, ws.papers())

@@ -29,7 +29,7 @@ from assistant.evaluation.results import (
     write_results,
 )
 from assistant.evaluation.suites import make_suite, suite_class, suite_names
-from assistant.ingest import Progress
+from assistant.types import Progress
 from assistant.workspace import Workspace
 
 Note = Callable[[str], None]

@@ -13,12 +13,12 @@ from assistant.evaluation.base import Metrics, Suite, check_titles, mean, percen
 from assistant.evaluation.datasets import QACase, RetrievalCase
 from assistant.evaluation.qa import QARecord, record, summarise
 from assistant.evaluation.retrieval import RUN_DEPTH, score
-from assistant.retrieval import Mode, Retriever
-from assistant.settings import LLMSettings
+from assistant.retrieval import Retriever
+from assistant.settings import LLMSettings, SearchMode
 from assistant.workspace import Workspace
 
-MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")  # hybrid first: its time is a whole search
-SHOWN: tuple[Mode, ...] = ("dense", "bm25", "hybrid")  # the order of tables and plots
+MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "bm25")  # hybrid first: its time is a whole search
+SHOWN: tuple[SearchMode, ...] = ("dense", "bm25", "hybrid")  # the order of tables and plots
 CURVE_K = range(1, RUN_DEPTH + 1)  # recall@k for the plots
 
 

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
-from assistant.errors import BackendError, ConfigError
-from assistant.settings import LLMSettings
+from assistant.errors import BackendError, ConfigError, first_line
+from assistant.settings import LLMSettings, Provider
 from assistant.tokens import count_tokens
-from assistant.types import Usage
+from assistant.types import Usage, backend_label
 
-Provider = Literal["local", "openai", "openai-compatible", "extractive"]
 OPENAI_DEFAULT_MODEL = "gpt-4o-mini"
 LOCAL_MODEL_NAME = "SmolLM2-135M-Instruct (Q4_1 GGUF)"
 
@@ -48,7 +46,7 @@ class Backend:
     @property
     def label(self) -> str:
         """e.g. "local: SmolLM2-135M-Instruct" or "openai: gpt-4o-mini"."""
-        return self.provider if self.chat is None else f"{self.provider}: {self.model_name}"
+        return backend_label(self.provider, None if self.chat is None else self.model_name)
 
     def count_usage(self, usage: Usage, sent: Sequence[BaseMessage], reply: str) -> None:
         """Add tokens counted with this back-end's tokenizer, for a server that reports none."""
@@ -94,29 +92,10 @@ def translate_error(exc: Exception, backend: Backend) -> BackendError:
     if isinstance(exc, openai.NotFoundError):
         return BackendError(f"the {name} back-end at {where} has no model '{backend.model_name}' (set llm.model)")
     if isinstance(exc, openai.RateLimitError):
-        return BackendError(f"the {name} back-end is rate-limiting or out of quota: {_first_line(exc)}")
+        return BackendError(f"the {name} back-end is rate-limiting or out of quota: {first_line(exc)}")
     if isinstance(exc, openai.APIStatusError):
-        return BackendError(f"the {name} back-end returned HTTP {exc.status_code}: {_first_line(exc)}")
-    return BackendError(f"the {name} back-end failed: {type(exc).__name__}: {_first_line(exc)}")
-
-
-# Servers echo keys in their errors ("Incorrect API key provided: sk-..."): never pass one on.
-_SECRET = re.compile(
-    r"\b(?:sk|pk|rk|api|key)[-_][\w\-]{8,}"  # sk-..., sk-proj-..., key_...
-    r"|\bBearer\s+\S+"
-    r"|\b(?=[\w\-]*\d)(?=[\w\-]*[A-Za-z])[\w\-]{32,}",  # any long token mixing letters and digits
-    re.IGNORECASE,
-)
-
-
-def redact(text: str) -> str:
-    """The text with anything shaped like an API key or bearer token replaced."""
-    return _SECRET.sub("[redacted]", text)
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return redact(text[0])[:300] if text else type(exc).__name__
+        return BackendError(f"the {name} back-end returned HTTP {exc.status_code}: {first_line(exc)}")
+    return BackendError(f"the {name} back-end failed: {type(exc).__name__}: {first_line(exc)}")
 
 
 def make_backend(settings: LLMSettings) -> Backend:

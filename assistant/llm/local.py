@@ -19,6 +19,11 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from assistant.errors import BackendError
 from assistant.offline import passive_threads
 
+LOCAL_MAX_TOKENS = 80  # one grammar-bound sentence: ~300 characters and its citation; longer is cut off
+# One character of a single sentence: no brackets (citations are the grammar's or the code's), no
+# newline, and a full stop only inside a number, so the sentence ends at its first full stop.
+_SENTENCE_CHAR = r'chr ::= [^\[\]\n.] | [0-9] "." [0-9]'
+
 _MODELS: dict[tuple[str, int, int], Any] = {}
 _LOCK = threading.Lock()  # one llama context per process; it is not thread-safe
 
@@ -49,6 +54,11 @@ def load_llama(path: Path, n_ctx: int, n_threads: int) -> Any:
             except (ValueError, RuntimeError) as exc:
                 raise BackendError(f"the local model {path.name} could not be loaded: {exc}") from None
         return _MODELS[key]
+
+
+def sentence_grammar(root: str, *rules: str) -> str:
+    """GBNF for one sentence of the local model: `root` and `rules` may use `chr`, a character of one sentence."""
+    return "\n".join([f"root ::= {root}", _SENTENCE_CHAR, *rules])
 
 
 def _role(message: BaseMessage) -> str:

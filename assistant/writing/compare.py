@@ -23,11 +23,10 @@ from pydantic import BaseModel, ValidationError
 
 from assistant.errors import BackendError
 from assistant.evidence import TermWeights
-from assistant.ingest import Progress
 from assistant.llm.backends import Backend
 from assistant.settings import LLMSettings
 from assistant.text import split_sentences
-from assistant.types import Paper, Usage
+from assistant.types import Paper, Progress, Usage
 from assistant.workspace import Workspace
 from assistant.writing.common import contribution_sentence, llm_step, select_papers
 from assistant.writing.compare_fields import (

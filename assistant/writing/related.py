@@ -29,13 +29,13 @@ from assistant.citations import cited_in, resolve_citations, strip_markers
 from assistant.context import PROMPT_OVERHEAD_TOKENS, render_sources
 from assistant.embeddings import NamedEmbeddings
 from assistant.evidence import TermWeights, numbers_in
-from assistant.ingest import Progress
 from assistant.llm.backends import Backend
+from assistant.llm.local import LOCAL_MAX_TOKENS, sentence_grammar
 from assistant.settings import LLMSettings
 from assistant.support import SupportChecker, answer_sentences
 from assistant.text import split_sentences
 from assistant.tokens import truncate_tokens
-from assistant.types import SentenceCheck, Source, Usage
+from assistant.types import Progress, SentenceCheck, Source, Usage
 from assistant.workspace import Workspace
 from assistant.writing.common import llm_step, references, select_papers
 from assistant.writing.latex import renumber, to_bibtex, to_latex, to_markdown
@@ -45,7 +45,6 @@ from assistant.writing.themes import Lexicon, ThemeGroup, distinctive_terms, fin
 
 DEFAULT_PAPERS = 8
 LOCAL_REWRITE_WORDS = 25  # per-paper sentences longer than this go to the local model to be shortened
-LOCAL_MAX_TOKENS = 80
 LOCAL_REWRITES = 2  # per theme, longest sentences first: each call costs ~1 s and few rewrites pass (docstring)
 MAX_CONTRASTED = 4  # papers named in a theme's contrasting sentence
 _OPENINGS = (  # the first whose words all occur in the theme's abstracts opens its paragraph
@@ -304,10 +303,7 @@ class _Writer:
 
 def local_grammar(n: int) -> str:
     """GBNF for the local model: one sentence, a full stop only inside a number, ending " [n]."."""
-    return "\n".join([
-        f'root ::= [A-Z] chr{{15,170}} " [{n}]."',
-        r'chr ::= [^\[\]\n.] | [0-9] "." [0-9]',
-    ])
+    return sentence_grammar(f'[A-Z] chr{{15,170}} " [{n}]."')
 
 
 def _marker(numbers: Sequence[int] | range) -> str:

@@ -20,13 +20,13 @@ import numpy as np
 from assistant.citations import resolve_citations, to_citations
 from assistant.embeddings import NamedEmbeddings
 from assistant.evidence import TermWeights, numbers_in
-from assistant.ingest import Progress
 from assistant.llm.backends import Backend
+from assistant.llm.local import LOCAL_MAX_TOKENS, sentence_grammar
 from assistant.settings import LLMSettings
 from assistant.support import SupportChecker, answer_sentences
 from assistant.text import split_sentences
 from assistant.tokens import truncate_tokens
-from assistant.types import Paper, SentenceCheck, Source, Usage
+from assistant.types import Paper, Progress, SentenceCheck, Source, Usage
 from assistant.workspace import Workspace
 from assistant.writing.common import contribution_sentence, llm_step, references, select_papers, third_person
 from assistant.writing.models import PaperSummary, Summary
@@ -34,7 +34,6 @@ from assistant.writing.synthesis import code_synthesis
 from assistant.writing.synthesis_llm import budget, generated_synthesis
 
 VECTOR_CACHE = 20_000  # sentence vectors kept (~30 MB): a few thousand abstracts
-LOCAL_MAX_TOKENS = 80  # a sentence of ~300 characters; a longer one is cut off and turned down
 MAX_TLDR_SENTENCES = 2
 TLDR_MAX_CHARS = 420  # the result sentence joins the contribution sentence only within this length
 _RESULT_CUE = re.compile(
@@ -100,10 +99,7 @@ def local_grammar() -> str:
     The citation is not left to the model: a 135M model asked to end with " [n]." rambles on past the
     point where it would stop; the one paper it may cite is added in code.
     """
-    return "\n".join([
-        'root ::= [A-Z] chr+ "."',
-        r'chr ::= [^\[\]\n.] | [0-9] "." [0-9]',
-    ])
+    return sentence_grammar('[A-Z] chr+ "."')
 
 
 def retold(sentence: str, lead: bool = False) -> str:

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 
 from assistant.citations import resolve_citations, strip_markers
 from assistant.context import render_source, render_sources
-from assistant.ingest import Progress
 from assistant.llm.backends import Backend
 from assistant.prompts import load_prompt
 from assistant.tokens import truncate_tokens
-from assistant.types import Source, Usage
+from assistant.types import Progress, Source, Usage
 from assistant.writing.common import llm_step
 from assistant.writing.models import PaperSummary
 
