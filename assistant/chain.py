@@ -19,6 +19,7 @@ from assistant.prompts import load_prompt
 from assistant.retrieval import Candidate, Retriever, snippet
 from assistant.settings import Settings
 from assistant.support import SupportChecker
+from assistant.support_model import verify_with_model
 from assistant.text import split_sentences
 from assistant.types import Answer, SearchHit, Source, Turn, Usage
 
@@ -72,6 +73,7 @@ class Answerer:
         evidence = self.picker.rank(query, papers, weights)
         base.timings.retrieval_s = time.perf_counter() - t0
         checker = SupportChecker(self.embedder, weights, self.settings.answer)
+        checker.remember(self.picker.sentence_vectors(papers))
         if self.backend.chat is None:
             return self._extractive(base, top, evidence, checker, t0, on_token)
         return self._generate(base, top, evidence, checker, t0, on_token)
@@ -152,6 +154,11 @@ class Answerer:
         resolved = resolve_citations(text, ans.contexts)
         ans.removed_citations = resolved.removed
         checks = checker.check(resolved.text, ans.contexts)
+        if checks and all(c.supported for c in checks) and self.settings.answer.verify == "model":
+            extra = verify_with_model(self.backend, checks, ans.contexts)
+            usage.prompt_tokens += extra.prompt_tokens
+            usage.completion_tokens += extra.completion_tokens
+            usage.cost_usd = self.backend.cost(usage.prompt_tokens, usage.completion_tokens)
         if checks and all(c.supported for c in checks):
             ans.answer, ans.sentences, ans.mode = resolved.text, checks, "generated"
             ans.citations = to_citations(resolved.cited, ans.contexts)

@@ -107,6 +107,11 @@ class EvidencePicker:
                     self._cache.popitem(last=False)
         return out
 
+    def sentence_vectors(self, papers: Sequence[Paper]) -> dict[str, np.ndarray]:
+        """Each abstract sentence's vector (embedded once, as rank() does): the support check reuses them."""
+        return {text: vec for sents, vecs in self._sentences(papers).values() for text, vec in zip(sents, vecs,
+                                                                                                    strict=True)}
+
     def rank(self, question: str, papers: Sequence[Paper], weights: TermWeights) -> list[Sentence]:
         """Every sentence of the papers, best evidence for the question first."""
         if not papers:

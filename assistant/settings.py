@@ -96,6 +96,8 @@ class AnswerSettings(_Section):
     min_overlap: float = Field(default=0.75, ge=0.0, le=1.0)
     min_similarity: float = Field(default=0.6, ge=-1.0, le=1.0)
     min_overlap_paraphrase: float = Field(default=0.5, ge=0.0, le=1.0)
+    attribution_margin: float = Field(default=0.3, ge=0.0, le=3.0)  # another source fits this much better
+    verify: Literal["rules", "model"] = "rules"  # model: one extra call judges the sentences the rules passed
 
 
 class Settings(BaseSettings):

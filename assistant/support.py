@@ -1,22 +1,38 @@
 """The support check: is each sentence of an answer backed by the sources it cites?
 
-A sentence passes when it cites at least one source, every number it states appears in a cited
-source, and its content terms are found there: most of them, or half of them when the sentence
-also means nearly the same as one cited sentence (MiniLM cosine). Copying passes; paraphrase passes
-when it keeps the meaning; an invented number, name or link fails.
+Each claim is aligned with its best one to three sentences of the cited sources (MiniLM cosine plus the
+share of its content terms they hold, stems and synonyms matched). It passes when it cites a source,
+its content is covered there (most of its terms, or half when it also means nearly the same as one
+cited sentence) and no named meaning check fires: number (a value or scale the source lacks), novel
+specific (a name no cited source contains), polarity (a negation or direction word the aligned source
+text does not carry), scope (all/every, significantly, state-of-the-art beyond the source) and
+attribution (another source of the context fits it clearly better). Thresholds are calibrated on
+evals/support_dev.jsonl (docs/support.md).
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from assistant.citations import cited_in, strip_markers
 from assistant.embeddings import NamedEmbeddings
-from assistant.evidence import TermWeights, numbers_in, quantities_in
+from assistant.evidence import TermWeights
 from assistant.settings import AnswerSettings
+from assistant.support_checks import (
+    canonical,
+    lexicon,
+    novel_problem,
+    number_problem,
+    polarity_problem,
+    scope_problem,
+)
 from assistant.text import split_sentences
 from assistant.types import SentenceCheck, Source
 
@@ -25,6 +41,8 @@ _ONLY_MARKERS = re.compile(r"^(?:\[[^\]]*\]\s*)+[.!?]?$")
 _LEADING_MARKERS = re.compile(r"^(?:\[[^\]]*\]\s*)+")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _LIST_NUMBER = re.compile(r"^\d+[.)]$")  # "1." cut off a numbered list item by the split
+MAX_ALIGNED = 3  # a claim may retell up to this many sentences of its sources
+MIN_GAIN = 0.1  # a further sentence joins the alignment when it covers this much more of the claim
 
 
 def answer_sentences(text: str) -> list[str]:
@@ -48,13 +66,56 @@ def answer_sentences(text: str) -> list[str]:
     return out
 
 
+@dataclass
+class _Unit:
+    """One sentence of a source (or its title), embedded and cut into terms."""
+
+    text: str
+    vec: np.ndarray
+    terms: frozenset[str]
+
+
+@dataclass
+class _Alignment:
+    """A claim's best sentences in one or more sources, and how well they cover it."""
+
+    units: list[_Unit]
+    coverage: float
+    similarity: float
+
+    @property
+    def score(self) -> float:
+        """How well the sources fit the claim (for attribution)."""
+        return self.coverage + self.similarity
+
+    @property
+    def text(self) -> str:
+        """The aligned sentences as one text (the polarity and scope checks read this)."""
+        return " ".join(u.text for u in self.units)
+
+
 class SupportChecker:
     """Checks answer sentences against the sources they cite."""
+
+    _vectors: ClassVar[OrderedDict[tuple[str, str], np.ndarray]] = OrderedDict()  # source sentences, per process
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+    cache_size: ClassVar[int] = 20000
 
     def __init__(self, embedder: NamedEmbeddings, weights: TermWeights, settings: AnswerSettings) -> None:
         self.embedder = embedder
         self.weights = weights
         self.settings = settings
+        self._terms: dict[str, frozenset[str]] = {}
+        self._units: dict[int, list[_Unit]] = {}
+
+    def remember(self, vectors: dict[str, np.ndarray]) -> None:
+        """Source sentences already embedded elsewhere (the evidence picker's): not encoded again."""
+        name = self.embedder.name
+        with self._lock:
+            for text, vec in vectors.items():
+                self._vectors[(name, text)] = vec
+            while len(self._vectors) > self.cache_size:
+                self._vectors.popitem(last=False)
 
     def check(self, text: str, sources: Sequence[Source]) -> list[SentenceCheck]:
         """A verdict for every sentence of the text."""
@@ -63,52 +124,138 @@ class SupportChecker:
             return []
         by_n = {s.n: s for s in sources}
         bare = [strip_markers(s) for s in sentences]
-        vecs = np.asarray(self.embedder.embed_documents([b or "-" for b in bare]), dtype=np.float32)
+        vecs = self._embed([b or "-" for b in bare], [s for src in sources for s in self._parts(src)])
+        self._units = {
+            src.n: [_Unit(p, vecs[p], self._terms_of(p)) for p in self._parts(src)] for src in sources
+        }
         return [
-            self._verdict(sentence, plain, vec, by_n)
-            for sentence, plain, vec in zip(sentences, bare, vecs, strict=True)
+            self._verdict(sentence, plain, vecs[plain or "-"], by_n)
+            for sentence, plain in zip(sentences, bare, strict=True)
         ]
+
+    @staticmethod
+    def _parts(src: Source) -> list[str]:
+        return [src.title, *(split_sentences(src.text) or [src.text])]
+
+    def _embed(self, claims: list[str], parts: list[str]) -> dict[str, np.ndarray]:
+        """Vectors of the claims and of the source sentences (these from the cache when seen): one batch."""
+        name = self.embedder.name
+        out: dict[str, np.ndarray] = {}
+        with self._lock:
+            for p in parts:
+                v = self._vectors.get((name, p))
+                if v is not None:
+                    out[p] = v
+        todo = list(dict.fromkeys([*claims, *(p for p in parts if p not in out)]))
+        if todo:
+            new = np.asarray(self.embedder.embed_documents(todo), dtype=np.float32)
+            fresh = dict(zip(todo, new, strict=True))
+            with self._lock:
+                for p in parts:
+                    if p in fresh:
+                        self._vectors[(name, p)] = fresh[p]
+                while len(self._vectors) > self.cache_size:
+                    self._vectors.popitem(last=False)
+            out.update(fresh)
+        return out
+
+    def _terms_of(self, text: str) -> frozenset[str]:
+        got = self._terms.get(text)
+        if got is None:
+            got = self._terms[text] = frozenset(self.weights.terms(text))
+        return got
+
+    def _claim_terms(self, plain: str) -> list[str]:
+        framing = lexicon().framing
+        return [t for t in dict.fromkeys(self.weights.terms(plain)) if t not in framing]
 
     def _verdict(self, sentence: str, plain: str, vec: np.ndarray, by_n: dict[int, Source]) -> SentenceCheck:
         cites = [n for n in cited_in(sentence) if n in by_n]
         if not cites:
-            return SentenceCheck(text=sentence, cites=[], supported=False, reason="cites no source")
-        cited_text = "\n".join(by_n[n].title + "\n" + by_n[n].text for n in cites)
-        missing = sorted(numbers_in(plain) - numbers_in(cited_text))
-        rescaled = _rescaled(plain, cited_text)
-        terms = list(dict.fromkeys(self.weights.terms(plain)))
+            return _fail(sentence, [], "citation", "cites no source")
+        terms = self._claim_terms(plain)
         if not terms:
-            return SentenceCheck(text=sentence, cites=cites, supported=False, reason="states nothing checkable")
-        source_terms = set(self.weights.terms(cited_text))
-        overlap = sum(1 for t in terms if t in source_terms) / len(terms)
-        similarity = self._similarity(vec, cited_text)
+            return _fail(sentence, cites, "coverage", "states nothing checkable")
+        cited_text = "\n".join(by_n[n].title + "\n" + by_n[n].text for n in cites)
+        aligned = self._align(terms, vec, [u for n in cites for u in self._units[n]])
         s = self.settings
-        reason = ""
-        if missing:
-            reason = f"number {missing[0]} is not in the cited source"
-        elif rescaled:
-            reason = f"{rescaled} does not match how the cited source states that number"
-        elif not (overlap >= s.min_overlap or (similarity >= s.min_similarity and overlap >= s.min_overlap_paraphrase)):
-            reason = f"too little of it is in the cited source (overlap {overlap:.2f}, similarity {similarity:.2f})"
+        check, reason = "", ""
+        rival = self._rival(terms, vec, aligned, [n for n in by_n if n not in cites])
+        if rival is not None:
+            check, reason = "attribution", f"attribution: it fits source [{rival}] better than the one it cites"
+        elif problem := number_problem(plain, cited_text):
+            check, reason = "number", problem
+        elif problem := novel_problem(plain, cited_text):
+            check, reason = "novel", problem
+        elif problem := polarity_problem(plain, aligned.text):
+            check, reason = "polarity", problem
+        elif problem := scope_problem(plain, aligned.text):
+            check, reason = "scope", problem
+        elif not (aligned.coverage >= s.min_overlap
+                  or (aligned.similarity >= s.min_similarity and aligned.coverage >= s.min_overlap_paraphrase)):
+            check, reason = "coverage", (f"too little of it is in the cited source (overlap {aligned.coverage:.2f}, "
+                                         f"similarity {aligned.similarity:.2f})")
         return SentenceCheck(
-            text=sentence, cites=cites, supported=not reason,
-            similarity=round(similarity, 4), overlap=round(overlap, 4), reason=reason,
+            text=sentence, cites=cites, supported=not reason, check=check,
+            similarity=round(aligned.similarity, 4), overlap=round(aligned.coverage, 4), reason=reason,
         )
 
-    def _similarity(self, vec: np.ndarray, cited_text: str) -> float:
-        parts = list(split_sentences(cited_text)) or [cited_text]
-        src = np.asarray(self.embedder.embed_documents(parts), dtype=np.float32)
-        return float(np.max(src @ vec)) if len(src) else 0.0
+    def _align(self, terms: list[str], vec: np.ndarray, units: list[_Unit]) -> _Alignment:
+        """The claim's best one to three sentences among the units, and the share of its term weight they hold."""
+        if not units:
+            return _Alignment([], 0.0, 0.0)
+        weight = {t: self.weights.weight(t) for t in terms}
+        total = sum(weight.values()) or 1.0
+        sims = np.asarray([u.vec for u in units]) @ vec
+        title = units[0].terms  # every source's first unit is its title: its words are free to use
+        covers = [_covered(terms, u.terms | title) for u in units]
+        gains = [sum(weight[t] for t in c) / total for c in covers]
+        best = max(range(len(units)), key=lambda i: gains[i] + float(sims[i]))
+        chosen, covered = [best], set(covers[best])
+        while len(chosen) < MAX_ALIGNED:
+            extra = [(sum(weight[t] for t in covers[i] - covered) / total, i) for i in range(len(units))
+                     if i not in chosen]
+            if not extra:
+                break
+            gain, i = max(extra)
+            if gain < MIN_GAIN:
+                break
+            chosen.append(i)
+            covered |= covers[i]
+        coverage = sum(weight[t] for t in covered) / total
+        return _Alignment([units[i] for i in chosen], coverage, float(np.max(sims)))
+
+    def _rival(self, terms: list[str], vec: np.ndarray, aligned: _Alignment, others: list[int]) -> int | None:
+        """Another source of the context that fits the claim clearly better than the cited ones, if any."""
+        margin = self.settings.attribution_margin
+        best: tuple[float, int] | None = None
+        for n in others:
+            a = self._align(terms, vec, self._units.get(n, []))
+            fits = a.score - aligned.score >= margin and a.coverage >= self.settings.min_overlap_paraphrase
+            if fits and (best is None or a.score > best[0]):
+                best = (a.score, n)
+        return None if best is None else best[1]
 
 
-def _rescaled(sentence: str, source: str) -> str:
-    """A number the sentence writes with another scale than the source ("560" for "560 billion"), or ""."""
-    src = quantities_in(source)
-    for num, scales in quantities_in(sentence).items():
-        known = src.get(num)
-        if known is None:
-            continue
-        for scale in scales:
-            if scale not in known:
-                return f"{num} {scale}".strip()
-    return ""
+def _covered(terms: list[str], source: frozenset[str]) -> set[str]:
+    """The claim terms the source holds: the same stem, a synonym, or a stem sharing a long prefix."""
+    groups = {canonical(t) for t in source}
+    out = set()
+    for t in terms:
+        if t in source or canonical(t) in groups or _prefix_match(t, source):
+            out.add(t)
+    return out
+
+
+def _prefix_match(term: str, source: frozenset[str]) -> bool:
+    if len(term) < 5:
+        return False
+    for s in source:
+        n = min(len(s), len(term))
+        if n >= 5 and term[:n - 1] == s[:n - 1] and (n - 1) / max(len(s), len(term)) >= 0.7:
+            return True
+    return False
+
+
+def _fail(sentence: str, cites: list[int], check: str, reason: str) -> SentenceCheck:
+    return SentenceCheck(text=sentence, cites=cites, supported=False, check=check, reason=reason)

@@ -139,7 +139,15 @@ class SentenceCheck(BaseModel):
     supported: bool
     similarity: float = 0.0  # best cosine to a sentence of a cited source
     overlap: float = 0.0  # share of the sentence's content terms found in the cited sources
+    check: str = ""  # the check that failed: citation, number, novel, polarity, scope, attribution, coverage, model
     reason: str = ""  # why it failed, when it failed
+
+    @property
+    def why(self) -> str:
+        """The reason led by the name of the check that failed ("coverage check: too little of it ...")."""
+        if not self.check or self.reason.startswith(self.check):
+            return self.reason
+        return f"{self.check} check: {self.reason}"
 
 
 class Timings(BaseModel):

@@ -88,9 +88,56 @@ def test_a_sentence_without_a_valid_citation_fails(checker: SupportChecker, sour
 def test_a_sentence_citing_the_wrong_source_fails(checker: SupportChecker, sources: list[Source]) -> None:
     check = one(checker, f"{COPIED} [2].", sources)
     assert not check.supported and check.cites == [2]
+    assert check.check == "attribution"
+    assert check.reason == "attribution: it fits source [1] better than the one it cites"
     # without a number to give it away, the wording alone sinks it
     check = one(checker, "Language models can get worse at some tasks as they grow larger [2].", sources)
-    assert not check.supported and check.reason.startswith("too little of it is in the cited source")
+    assert not check.supported and check.check in ("attribution", "coverage")
+
+
+@pytest.mark.parametrize(
+    ("text", "check", "said"),
+    [
+        ("The authors do not present empirical evidence of inverse scaling on 11 datasets [1].", "polarity", "'not'"),
+        ("Work on scaling laws has found that language models show predictable degradation of overall loss with "
+         "increased scale [1].", "polarity", "degrad"),
+        ("Language models consistently show inverse scaling on 11 datasets from a public contest [1].", "scope",
+         "'consistently'"),
+        ("RewardDance significantly surpasses state-of-the-art methods by a wide margin on every benchmark [2].",
+         "scope", "'every'"),
+        ("Language models show inverse scaling on 11 datasets from a public contest, including MMLU [1].", "novel",
+         "'MMLU'"),
+        ("Language models show inverse scaling on eleven datasets from the Inverse Scaling Prize [1].", "", ""),
+        ("The contest gathered twelve datasets showing inverse scaling [1].", "number", "number 12"),
+    ],
+)
+def test_each_meaning_check_names_itself(checker: SupportChecker, sources: list[Source], text: str, check: str,
+                                         said: str) -> None:
+    verdict = one(checker, text, sources)
+    assert verdict.check == check and verdict.supported == (not check), verdict
+    assert said in verdict.reason and verdict.why.startswith(check)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A public competition, the Inverse Scaling Prize, produced 11 datasets on which larger language models do "
+        "worse [1].",
+        "The Inverse Scaling paper reports evidence of inverse scaling on 11 datasets gathered through a public "
+        "contest with a substantial prize pool [1].",
+        "Notably, RewardDance scales reward models to as many as 26 billion parameters [2].",
+    ],
+)
+def test_faithful_paraphrases_in_other_words_pass(checker: SupportChecker, sources: list[Source], text: str) -> None:
+    verdict = one(checker, text, sources)
+    assert verdict.supported, verdict
+
+
+def test_the_reason_leads_with_the_check() -> None:
+    low = SentenceCheck(text="x", supported=False, check="coverage", reason="too little of it is in the cited source")
+    assert low.why == "coverage check: too little of it is in the cited source"
+    assert SentenceCheck(text="x", supported=False, check="number", reason="number 3 is not in the cited source"
+                         ).why == "number 3 is not in the cited source"
 
 
 def test_added_claims_sink_a_sentence(checker: SupportChecker, sources: list[Source]) -> None:

@@ -47,7 +47,7 @@ def show_answer(ws: Workspace, answer: Answer) -> None:
             st.caption(md(answer.draft))
             for s in answer.draft_sentences:
                 if not s.supported:
-                    st.caption(f"✗ {md(s.text)} — {md(s.reason)}")
+                    st.caption(f"✗ {md(s.text)} — {md(s.why)}")
 
 
 def show_refusal(answer: Answer) -> None:

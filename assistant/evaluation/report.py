@@ -135,5 +135,7 @@ def headline(s: SuiteResult) -> str:
                "abstention_answerable", "removed_citations", "total_s_p50", "total_s_p95"],
         "compare": ["accuracy", "accuracy_stated", "accuracy_not_stated", "provenance_verbatim", "table_s_p50"],
         "related": ["citation_validity", "sentences_supported", "removed_citations", "gold_precision", "draft_s_p50"],
+        "support": ["faithful_kept", "caught", *(f"caught.{k}" for k in ("number", "polarity", "scope", "novel",
+                                                                          "attribution")), "check_ms_p50"],
     }.get(s.suite, list(m)[:6])
     return ", ".join(f"{k} {fmt(m.get(k))}" for k in keys)
