@@ -9,9 +9,9 @@ from rich.markup import escape
 
 from assistant.cli.common import app, err
 from assistant.errors import LitReviewError
-from assistant.llm.backends import redact
 
-# Importing the command modules registers their commands on `app`.
+# Importing the command modules registers their commands on `app`; each imports what is heavy (torch,
+# Chroma, LangChain, scikit-learn) inside its command, so `--help` and `papers` start fast.
 from assistant.cli import library as _library  # noqa: F401  isort: skip
 from assistant.cli import qa as _qa  # noqa: F401  isort: skip
 from assistant.cli import summarize as _summarize  # noqa: F401  isort: skip
@@ -31,11 +31,15 @@ def main(argv: list[str] | None = None) -> int:
         err.print("interrupted")
         return 130
     except LitReviewError as exc:
+        from assistant.llm.backends import redact  # (LangChain) loaded only when there is something to redact
+
         err.print(f"[red]error:[/red] {escape(redact(str(exc)))}", highlight=False, markup=True)
         return 1
     except Exception as exc:
         if os.environ.get("LITREVIEW_DEBUG"):
             raise
+        from assistant.llm.backends import redact
+
         first = redact((str(exc).strip().splitlines() or [""])[0])[:300]
         err.print(
             f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(first)} "

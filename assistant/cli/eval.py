@@ -12,10 +12,6 @@ from rich.markup import escape
 
 from assistant.cli.common import app, err, out, print_json, progress_bar, workspace
 from assistant.cli.qa import LlmFlag, ModelFlag, UrlFlag
-from assistant.evaluation.diff import diff_runs, render_markdown
-from assistant.evaluation.report import headline
-from assistant.evaluation.results import REPORT_NAME, RESULTS_NAME, load_results, results_path
-from assistant.evaluation.runner import dataset_files, parse_suite, plan, run_eval
 from assistant.workspace import Workspace
 
 SAMPLE_HOME = "eval-sample"  # under LITREVIEW_HOME: the bundled sample library, kept apart from yours
@@ -43,6 +39,10 @@ def eval_command(
     base_url: UrlFlag = None,
 ) -> None:
     """Measure retrieval, answers, comparison tables and related-work drafts on JSONL dev sets."""
+    from assistant.evaluation.report import headline
+    from assistant.evaluation.results import REPORT_NAME, RESULTS_NAME
+    from assistant.evaluation.runner import dataset_files, parse_suite, plan, run_eval
+
     if compare_runs is not None:
         _compare(compare_runs[0], compare_runs[1], as_json)
         return
@@ -94,6 +94,9 @@ def _sample_workspace(ws: Workspace, show_progress: bool) -> Workspace:
 
 
 def _compare(a_path: Path, b_path: Path, as_json: bool) -> None:
+    from assistant.evaluation.diff import diff_runs, render_markdown
+    from assistant.evaluation.results import load_results, results_path
+
     a, b = load_results(a_path), load_results(b_path)
     diff = diff_runs(a, b, str(results_path(a_path)), str(results_path(b_path)))
     for warning in diff.warnings:
