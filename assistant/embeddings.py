@@ -11,10 +11,9 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import ConfigError
-from assistant.offline import hub_offline, minilm_dir
+from assistant.offline import MINILM_NAME, hub_offline, minilm_dir
 from assistant.settings import EmbeddingSettings
 
-MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 VECTOR_CACHE = 50_000  # vectors remembered per process: ~75 MB of MiniLM vectors plus their texts
 
 

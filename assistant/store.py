@@ -17,8 +17,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from assistant.embeddings import MINILM_NAME
 from assistant.errors import EmbeddingMismatchError, StoreError
+from assistant.offline import MINILM_NAME
 from assistant.settings import Settings
 from assistant.types import Chunk, LibraryStats, Paper
 

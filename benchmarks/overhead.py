@@ -147,6 +147,7 @@ def main() -> None:
     parser.add_argument("mode", nargs="?", default="run", choices=["run", "serve"])
     parser.add_argument("--home", type=Path, default=None, help="a LITREVIEW_HOME holding the sample library")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--questions", type=int, default=20, help="fact questions timed (after one warm-up)")
     args = parser.parse_args()
     if args.mode == "serve":
         serve()
@@ -164,6 +165,7 @@ def main() -> None:
         if ws.library.count() == 0:
             ws.ingest_sample()
         cases = [c for c in load_jsonl(ROOT / "evals" / "qa_dev.jsonl", QACase) if c.kind == "fact"]
+        cases = cases[: args.questions + 1]
         clock = Clock()
         clock.wrap(ws.retriever, "rank", "retrieval")
         clock.wrap(evidence.EvidencePicker, "rank", "evidence")

@@ -1,6 +1,7 @@
 """Benchmark: how long a `litreview` command takes as a new process, and where a cold search spends it.
 
 Run: .venv/bin/python benchmarks/startup.py [--home DIR] [--runs 5] [--out docs/benchmarks-startup.json]
+(PYTHONPATH=OLD_CHECKOUT runs the same commands on older code, for a before/after in the same session.)
 
 Each command runs --runs times (after one unrecorded run that fills the OS file cache and, for
 search, the saved BM25 index) as a new process over the sample library; the median wall time is
@@ -35,20 +36,23 @@ COMMANDS: dict[str, list[str]] = {
 }
 PARTS = """
 import json, sys, time
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 marks = {}
 def mark(name):
-    global t0
-    now = time.perf_counter(); marks[name] = round(now - t0, 3); t0 = now
+    global t0, c0
+    now, cpu = time.perf_counter(), time.process_time()
+    marks[name] = round(now - t0, 3); marks[name + "_cpu"] = round(cpu - c0, 3); t0, c0 = now, cpu
 import assistant.cli  # what every command imports
 mark("cli_imports")
 from assistant.workspace import Workspace
 ws = Workspace()
 ws.library.count()
 mark("chroma_open")
+import sentence_transformers
+mark("model_imports")
 ws.embedder.embed_query("warm")
 mark("minilm_load")
-ws.embedder.forget()
+getattr(ws.embedder, "forget", lambda: None)()  # (code before the vector memory has none)
 ws.retriever.bm25()
 mark("bm25_load")
 ws.search("transformers", k=3)
@@ -74,6 +78,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--home", type=Path, default=None, help="a LITREVIEW_HOME holding the sample library")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--parts-runs", type=int, default=3, help="processes timing the parts of a cold search")
+    parser.add_argument("--only", default="", help="comma-separated command names to time (default: all)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="lr-startup-"))
@@ -81,7 +87,10 @@ def main() -> None:
     if not (home / "library").exists():
         subprocess.run([LITREVIEW, "ingest", "--sample", "--json"], env=env, check=True, stdout=subprocess.DEVNULL)
     result: dict[str, Any] = {"runs": args.runs, "load_avg_at_start": os.getloadavg(), "commands": {}}
+    only = [n.strip() for n in args.only.split(",") if n.strip()]
     for name, cmd in COMMANDS.items():
+        if only and name not in only:
+            continue
         run(cmd, env)  # unrecorded: file cache, saved BM25 index
         runs = [run(cmd, env) for _ in range(args.runs)]
         result["commands"][name] = {
@@ -91,11 +100,12 @@ def main() -> None:
             "peak_rss_mb": round(max(r["rss_mb"] for r in runs), 1),
         }
         print(f"{name:28} {json.dumps(result['commands'][name])}", file=sys.stderr, flush=True)
-    parts = [json.loads(subprocess.run([PY, "-c", PARTS % (HEAVY,)], env=env, check=True, capture_output=True,
-                                       text=True).stdout) for _ in range(args.runs)]
-    result["cold_search_parts_s"] = {
-        key: round(statistics.median(p[key] for p in parts), 3) for key in parts[0] if key != "heavy_modules_loaded"}
-    result["cold_search_heavy_modules"] = parts[0]["heavy_modules_loaded"]
+    if args.parts_runs:
+        parts = [json.loads(subprocess.run([PY, "-c", PARTS % (HEAVY,)], env=env, check=True, capture_output=True,
+                                           text=True).stdout) for _ in range(args.parts_runs)]
+        result["cold_search_parts_s"] = {key: round(statistics.median(p[key] for p in parts), 3)
+                                         for key in parts[0] if key != "heavy_modules_loaded"}
+        result["cold_search_heavy_modules"] = parts[0]["heavy_modules_loaded"]
     result["load_avg_at_end"] = os.getloadavg()
     print(json.dumps(result, indent=1))
     if args.out:

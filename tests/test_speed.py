@@ -99,17 +99,22 @@ def test_remembered_vectors_are_the_models_and_are_made_once(embedder: NamedEmbe
     cached.forget()
 
 
-def test_the_vector_memory_changes_no_search_or_answer(sample_ws: Workspace) -> None:
-    sample_ws.embedder.forget()  # every vector encoded afresh
-    cold = {(q, m): sample_ws.search(q, k=10, mode=m) for q in QUERIES for m in ("hybrid", "dense", "rrf")}
-    cold_answers = {q: sample_ws.ask(q) for q in QUERIES}
-    warm = {(q, m): sample_ws.search(q, k=10, mode=m) for q in QUERIES for m in ("hybrid", "dense", "rrf")}
-    warm_answers = {q: sample_ws.ask(q) for q in QUERIES}
-    assert warm == cold
-    for q in QUERIES:
-        a, b = cold_answers[q], warm_answers[q]
-        assert (a.answer, a.citations, a.sentences, a.refused, a.strength) == \
-            (b.answer, b.citations, b.sentences, b.refused, b.strength), q
+def test_the_vector_memory_changes_no_search_or_answer(sample_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    def run() -> tuple[dict[tuple[str, str], object], dict[str, object]]:
+        hits = {(q, m): sample_ws.search(q, k=10, mode=m) for q in QUERIES for m in ("hybrid", "dense", "rrf")}
+        answers = {q: (a.answer, a.citations, a.sentences, a.refused, a.strength, a.contexts)
+                   for q in QUERIES for a in [sample_ws.ask(q)]}
+        return hits, answers
+
+    sample_ws.embedder.forget()
+    with monkeypatch.context() as mp:
+        mp.setattr(CachedEmbeddings, "capacity", 0)  # nothing remembered: every call encodes all it is given
+        without = run()
+    first = run()  # the memory filled as it goes
+    again = run()  # every vector remembered
+    assert first == without
+    assert again == without
+    sample_ws.embedder.forget()
 
 
 def test_the_streamed_bm25_build_is_the_whole_library_build(sample_ws: Workspace) -> None:
