@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -45,6 +46,12 @@ class Sentence:
         return self.similarity + COVERAGE_WEIGHT * self.coverage
 
 
+@lru_cache(maxsize=20_000)
+def _content_terms(text: str) -> tuple[str, ...]:
+    """Remembered per process: evidence ranking and the support check read the same sentences again and again."""
+    return tuple(t for t in query_terms(text) if t not in QUESTION_WORDS and not t.isdigit())
+
+
 class TermWeights:
     """Idf weights of stemmed terms; unseen terms weigh the most."""
 
@@ -55,7 +62,7 @@ class TermWeights:
 
     def terms(self, text: str) -> list[str]:
         """The text's content terms, stemmed, question words dropped."""
-        return [t for t in query_terms(text) if t not in QUESTION_WORDS and not t.isdigit()]
+        return list(_content_terms(text))
 
     def weight(self, term: str) -> float:
         """The term's idf in the library."""
