@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections import OrderedDict
+from typing import Any, ClassVar
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import ConfigError
-from assistant.offline import hub_offline, minilm_dir
+from assistant.offline import MINILM_NAME, hub_offline, minilm_dir
 from assistant.settings import EmbeddingSettings
 
-if TYPE_CHECKING:
-    import numpy as np
-
-MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+VECTOR_CACHE = 50_000  # vectors remembered per process: ~75 MB of MiniLM vectors plus their texts
 
 
 class NamedEmbeddings(Embeddings):
@@ -107,3 +106,53 @@ def get_embedder(settings: EmbeddingSettings) -> NamedEmbeddings:
             else:
                 _CACHE[key] = OpenAIEmbeddingModel(settings.openai_model)
         return _CACHE[key]
+
+
+class CachedEmbeddings(NamedEmbeddings):
+    """An embedder that encodes each text once per process and the rest in one batch.
+
+    Search, evidence ranking, the support check and the writing tools embed the same queries and
+    abstract sentences again and again; the memory is shared by every instance (keyed by model name,
+    least recently used dropped first). A text's vector does not depend on what it was batched with
+    (tests/test_speed.py), so remembering changes no result.
+    """
+
+    _memory: ClassVar[OrderedDict[tuple[str, str], np.ndarray]] = OrderedDict()
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+    capacity: ClassVar[int] = VECTOR_CACHE
+
+    def __init__(self, inner: NamedEmbeddings) -> None:
+        self.inner: NamedEmbeddings = inner.inner if isinstance(inner, CachedEmbeddings) else inner
+        self.name = self.inner.name
+        self.dimension = self.inner.dimension
+
+    def vectors(self, texts: list[str]) -> list[np.ndarray]:
+        """One float32 vector per text, encoding only those not seen before (in one batch)."""
+        with self._lock:
+            found = {t: v for t in dict.fromkeys(texts) if (v := self._memory.get((self.name, t))) is not None}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            fresh = np.asarray(self.inner.embed_documents(missing), dtype=np.float32)
+            found.update(zip(missing, fresh, strict=True))
+        with self._lock:
+            for t, v in found.items():
+                self._memory[(self.name, t)] = v
+                self._memory.move_to_end((self.name, t))
+            while len(self._memory) > self.capacity:
+                self._memory.popitem(last=False)
+        return [found[t] for t in texts]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Vectors for the texts (remembered ones are not encoded again)."""
+        return [v.tolist() for v in self.vectors(texts)] if texts else []
+
+    def embed_query(self, text: str) -> list[float]:
+        """The query's vector (one search encodes it for retrieval and again for evidence: now once)."""
+        return self.vectors([text])[0].tolist()
+
+    def forget(self, texts: list[str] | None = None) -> None:
+        """Drop these texts' vectors (every vector of this model when None): the next use encodes afresh."""
+        with self._lock:
+            keys = [k for k in self._memory if k[0] == self.name] if texts is None else [(self.name, t) for t in texts]
+            for key in keys:
+                self._memory.pop(key, None)

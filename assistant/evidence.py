@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
-from assistant.embeddings import NamedEmbeddings
+from assistant.embeddings import CachedEmbeddings, NamedEmbeddings
 from assistant.lexical import BM25Index, query_terms
 from assistant.text import split_sentences
 from assistant.types import Paper
@@ -47,6 +46,12 @@ class Sentence:
         return self.similarity + COVERAGE_WEIGHT * self.coverage
 
 
+@lru_cache(maxsize=20_000)
+def _content_terms(text: str) -> tuple[str, ...]:
+    """Remembered per process: evidence ranking and the support check read the same sentences again and again."""
+    return tuple(t for t in query_terms(text) if t not in QUESTION_WORDS and not t.isdigit())
+
+
 class TermWeights:
     """Idf weights of stemmed terms; unseen terms weigh the most."""
 
@@ -57,7 +62,7 @@ class TermWeights:
 
     def terms(self, text: str) -> list[str]:
         """The text's content terms, stemmed, question words dropped."""
-        return [t for t in query_terms(text) if t not in QUESTION_WORDS and not t.isdigit()]
+        return list(_content_terms(text))
 
     def weight(self, term: str) -> float:
         """The term's idf in the library."""
@@ -73,38 +78,19 @@ class TermWeights:
 
 
 class EvidencePicker:
-    """Splits abstracts into sentences, embeds them once, and ranks them for a question."""
+    """Splits abstracts into sentences and ranks them for a question (their vectors remembered per process)."""
 
-    def __init__(self, embedder: NamedEmbeddings, cache_size: int = 4096) -> None:
-        self.embedder = embedder
-        self._cache: OrderedDict[str, tuple[tuple[str, ...], np.ndarray]] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+    def __init__(self, embedder: NamedEmbeddings) -> None:
+        self.embedder = CachedEmbeddings(embedder)
 
     def _sentences(self, papers: Sequence[Paper]) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
+        texts = [split_sentences(p.abstract) or (p.title,) for p in papers]
+        vecs = self.embedder.vectors([s for sents in texts for s in sents])  # the unseen ones in one batch
         out: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
-        missing: list[Paper] = []
-        with self._lock:
-            for p in papers:
-                key = f"{p.paper_id}:{hash(p.abstract)}"
-                if key in self._cache:
-                    self._cache.move_to_end(key)
-                    out[p.paper_id] = self._cache[key]
-                else:
-                    missing.append(p)
-        if missing:
-            texts = [split_sentences(p.abstract) or (p.title,) for p in missing]
-            flat = [s for sents in texts for s in sents]
-            vecs = np.asarray(self.embedder.embed_documents(flat), dtype=np.float32)
-            start = 0
-            with self._lock:
-                for p, sents in zip(missing, texts, strict=True):
-                    entry = (sents, vecs[start : start + len(sents)])
-                    start += len(sents)
-                    out[p.paper_id] = entry
-                    self._cache[f"{p.paper_id}:{hash(p.abstract)}"] = entry
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+        start = 0
+        for p, sents in zip(papers, texts, strict=True):
+            out[p.paper_id] = (sents, np.stack(vecs[start : start + len(sents)]))
+            start += len(sents)
         return out
 
     def sentence_vectors(self, papers: Sequence[Paper]) -> dict[str, np.ndarray]:

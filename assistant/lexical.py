@@ -8,7 +8,8 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterable, Sequence
 from functools import cache
 from hashlib import sha1
 from pathlib import Path
@@ -40,24 +41,52 @@ def query_terms(text: str) -> list[str]:
     return list(dict.fromkeys(tokens[0]))
 
 
+Page = Sequence[tuple[str, str, str]]  # (paper id, title, abstract) of some papers
+
+
 class BM25Index:
     """A BM25 index of papers; search returns (paper_id, score) best first."""
 
-    def __init__(self, papers: Sequence[Paper]) -> None:
-        self.paper_ids = [p.paper_id for p in papers]
+    def __init__(self, papers: Sequence[Paper] = ()) -> None:
+        self.paper_ids: list[str] = []
         self._model = bm25s.BM25()
         self._lock = threading.Lock()
         self._idf: dict[str, float] = {}
         if papers:
-            tok = bm25s.tokenize(
-                [f"{p.title}\n{p.abstract}" for p in papers], stopwords="en", stemmer=_stemmer(), show_progress=False
-            )
-            self._model.index(tok, show_progress=False)
-            df = np.zeros(len(tok.vocab), dtype=np.int64)
-            for ids in tok.ids:
-                df[np.unique(np.asarray(ids, dtype=np.int64))] += 1
-            n = len(papers)
-            self._idf = {t: math.log(1 + (n - df[i] + 0.5) / (df[i] + 0.5)) for t, i in tok.vocab.items()}
+            self._index([[(p.paper_id, p.title, p.abstract) for p in papers]], by_title=False)
+
+    @classmethod
+    def build(cls, pages: Iterable[Page]) -> BM25Index:
+        """The index of a library read a page at a time, its papers in title order (as list_papers gives them).
+
+        Only each paper's token ids are kept between pages, never every text or Paper at once.
+        """
+        index = cls()
+        index._index(pages, by_title=True)
+        return index
+
+    def _index(self, pages: Iterable[Page], by_title: bool) -> None:
+        vocab: dict[str, int] = {}
+        docs: list[tuple[str, str, array[int]]] = []  # (title key, paper id, token ids: 4 bytes each)
+        for page in pages:
+            words = bm25s.tokenize([f"{title}\n{abstract}" for _, title, abstract in page], stopwords="en",
+                                   stemmer=_stemmer(), show_progress=False, return_ids=False)
+            for (pid, title, _), doc in zip(page, words, strict=True):
+                docs.append((title.casefold() if by_title else "", pid,
+                             array("i", [vocab.setdefault(w, len(vocab)) for w in doc])))
+        if by_title:
+            docs.sort(key=lambda d: d[0])  # stable: ties keep the library's order, as list_papers' sort does
+        self.paper_ids = [pid for _, pid, _ in docs]
+        rows = [ids for _, _, ids in docs]
+        del docs
+        if not rows:
+            return
+        df = np.zeros(len(vocab), dtype=np.int64)
+        for ids in rows:
+            df[np.unique(np.frombuffer(ids, dtype=np.int32))] += 1
+        n = len(rows)
+        self._idf = {t: math.log(1 + (n - df[i] + 0.5) / (df[i] + 0.5)) for t, i in vocab.items()}
+        self._model.index(bm25s.tokenization.Tokenized(ids=rows, vocab=vocab), show_progress=False)
 
     def __len__(self) -> int:
         return len(self.paper_ids)
@@ -103,7 +132,7 @@ class BM25Index:
             return None
         if not isinstance(lexicon, dict) or lexicon.get("format") != INDEX_FORMAT or lexicon.get("key") != key:
             return None
-        index = cls([])
+        index = cls()
         index.paper_ids = [str(pid) for pid in lexicon["paper_ids"]]
         index._idf = {str(t): float(v) for t, v in lexicon["idf"].items()}
         if index.paper_ids:  # the score matrix is memory-mapped: opening costs no time, pages load on use

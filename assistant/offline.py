@@ -11,6 +11,7 @@ from pathlib import Path
 
 from assistant.errors import ConfigError
 
+MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"  # here: the store names it without loading LangChain
 TIKTOKEN_ENCODING = "cl100k_base"
 _TIKTOKEN_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
 

@@ -64,9 +64,10 @@ class Retriever:
         cache = IndexCache(self.library.settings.cache_dir / "bm25" / self.library.identity())
         index = cache.load(key)
         if index is None:
-            index = BM25Index(self.library.list_papers())
+            index = BM25Index.build(self.library.lexical_pages())
             if self.library.fingerprint() == key:  # nothing was written while it was built
                 cache.save(key, index)
+                index = cache.load(key) or index  # memory-mapped, as a later process opens it: the build is freed
         return index
 
     def search(self, query: str, k: int | None = None, mode: SearchMode | None = None) -> list[SearchHit]:

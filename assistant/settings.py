@@ -12,6 +12,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from assistant.choices import Provider, SearchMode
 from assistant.errors import ConfigError
 
 HOME_ENV = "LITREVIEW_HOME"
@@ -20,8 +21,6 @@ ENV_PREFIX = "LITREVIEW_"
 # LITREVIEW_* variables read outside Settings (by the CLI, prompts, set-up and tests): not typos
 OTHER_ENV = {"DEBUG", "PROMPTS_DIR", "WHEEL_CACHE", "VENV", "SCREENSHOTS", "FUZZ_EXAMPLES"}
 
-Provider = Literal["extractive", "local", "openai", "openai-compatible"]  # who writes answers (the app's order)
-SearchMode = Literal["hybrid", "dense", "bm25", "rrf"]  # how papers are ranked for a query
 
 
 def default_home() -> Path:

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
 
-from assistant.embeddings import MINILM_NAME
 from assistant.errors import EmbeddingMismatchError, StoreError, first_line
+from assistant.offline import MINILM_NAME
 from assistant.settings import Settings
 from assistant.types import Chunk, LibraryStats, Paper
 
@@ -122,6 +122,17 @@ class Library:
         got = _read(self._papers, None, ["metadatas"])
         papers = [Paper.model_validate_json(m["paper_json"]) for m in got["metadatas"]]
         return sorted(papers, key=lambda p: p.title.casefold())
+
+    def lexical_pages(self) -> Iterator[list[tuple[str, str, str]]]:
+        """(paper id, title, abstract) of every paper, a page at a time, in list_papers' order before its sort.
+
+        For the BM25 build: at 100k papers holding every Paper at once was most of a 2.9 GB peak.
+        """
+        ids = list(self._papers.get(include=[])["ids"])
+        for start in range(0, len(ids), READ_PAGE):
+            got = self._papers.get(ids=ids[start : start + READ_PAGE], include=["documents", "metadatas"])
+            yield [(pid, str(m["title"]), doc or "")
+                   for pid, doc, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
 
     def get_papers(self, paper_ids: Sequence[str]) -> dict[str, Paper]:
         """Papers by id (unknown ids are left out)."""

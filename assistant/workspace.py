@@ -6,19 +6,20 @@ import hashlib
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from assistant.chain import Answerer, TokenSink
-from assistant.embeddings import NamedEmbeddings, get_embedder
 from assistant.errors import LitReviewError
-from assistant.evidence import EvidencePicker
-from assistant.ingest import ingest_paths, sample_dir
-from assistant.llm.backends import Backend, make_backend
-from assistant.locking import write_lock
-from assistant.offline import passive_threads
-from assistant.retrieval import Retriever
-from assistant.settings import LLMSettings, SearchMode, Settings, load_settings
-from assistant.store import Library
-from assistant.types import Answer, IngestReport, LibraryStats, Paper, Progress, SearchHit, Turn
+
+if TYPE_CHECKING:  # the modules behind them load torch, Chroma, LangChain or pydantic: imported where first used
+    from assistant.chain import Answerer, TokenSink
+    from assistant.embeddings import CachedEmbeddings, NamedEmbeddings
+    from assistant.evidence import EvidencePicker
+    from assistant.llm.backends import Backend
+    from assistant.retrieval import Retriever
+    from assistant.settings import LLMSettings, SearchMode, Settings
+    from assistant.store import Library
+    from assistant.types import Answer, IngestReport, LibraryStats, Paper, Progress, SearchHit, Turn
+
 
 MAX_USER_QUERY_CHARS = 4000  # the longest question, search query or topic a user may give
 
@@ -27,12 +28,17 @@ class Workspace:
     """Settings, library, embedder and retriever, each made once and shared between threads."""
 
     def __init__(self, settings: Settings | None = None, embedder: NamedEmbeddings | None = None) -> None:
+        from assistant.settings import load_settings
+
         self.settings = settings or load_settings()
         if self.settings.llm.provider == "local":
+            from assistant.offline import passive_threads
+
             passive_threads()  # before MiniLM loads torch
         self._lock = threading.RLock()
         self._library: Library | None = None
-        self._embedder = embedder  # None: the configured model, loaded on first use
+        self._given_embedder = embedder  # None: the configured model, loaded on first use
+        self._embedder: CachedEmbeddings | None = None
         self._retriever: Retriever | None = None
         self._picker: EvidencePicker | None = None
         self._backends: dict[str, Backend] = {}
@@ -42,15 +48,19 @@ class Workspace:
         """The Chroma library (opened on first use)."""
         with self._lock:
             if self._library is None:
+                from assistant.store import Library
+
                 self._library = Library(self.settings)
             return self._library
 
     @property
-    def embedder(self) -> NamedEmbeddings:
-        """The embedding model (loaded on first use)."""
+    def embedder(self) -> CachedEmbeddings:
+        """The embedding model (loaded on first use), remembering the vectors it made in this process."""
         with self._lock:
             if self._embedder is None:
-                self._embedder = get_embedder(self.settings.embedding)
+                from assistant.embeddings import CachedEmbeddings, get_embedder
+
+                self._embedder = CachedEmbeddings(self._given_embedder or get_embedder(self.settings.embedding))
             return self._embedder
 
     @property
@@ -58,6 +68,8 @@ class Workspace:
         """Hybrid search over the library."""
         with self._lock:
             if self._retriever is None:
+                from assistant.retrieval import Retriever
+
                 self._retriever = Retriever(self.library, self.embedder, self.settings.retrieval)
             return self._retriever
 
@@ -66,6 +78,8 @@ class Workspace:
         """Sentence-level evidence selection (sentence vectors cached per paper)."""
         with self._lock:
             if self._picker is None:
+                from assistant.evidence import EvidencePicker
+
                 self._picker = EvidencePicker(self.embedder)
             return self._picker
 
@@ -75,11 +89,15 @@ class Workspace:
         key = backend_key(llm)
         with self._lock:
             if key not in self._backends:
+                from assistant.llm.backends import make_backend
+
                 self._backends[key] = make_backend(llm)
             return self._backends[key]
 
     def answerer(self, llm: LLMSettings | None = None) -> Answerer:
         """A question answerer over this library with the given (or configured) back-end."""
+        from assistant.chain import Answerer
+
         return Answerer(self.retriever, self.embedder, self.picker, self.backend(llm), self.settings)
 
     def ask(
@@ -95,11 +113,15 @@ class Workspace:
         progress: Progress | None = None,
         on_wait: Callable[[str], None] | None = None,
     ) -> IngestReport:
-        """Add papers from files and folders."""
-        return ingest_paths(list(paths), self.library, self.embedder, self.settings, progress, on_wait)
+        """Add papers from files and folders (chunk vectors are not remembered: each is made once anyway)."""
+        from assistant.ingest import ingest_paths
+
+        return ingest_paths(list(paths), self.library, self.embedder.inner, self.settings, progress, on_wait)
 
     def ingest_sample(self, progress: Progress | None = None) -> IngestReport:
         """Add the bundled sample library."""
+        from assistant.ingest import sample_dir
+
         return self.ingest([sample_dir()], progress)
 
     def search(self, query: str, k: int | None = None, mode: SearchMode | None = None) -> list[SearchHit]:
@@ -136,6 +158,8 @@ class Workspace:
 
     def delete(self, paper_ids: Sequence[str]) -> int:
         """Remove papers from the library; returns how many were removed."""
+        from assistant.locking import write_lock
+
         with write_lock(self.settings):
             return self.library.delete_papers(paper_ids)
 

@@ -53,7 +53,7 @@ def main() -> None:
 
     ws = Workspace()
     t0 = time.perf_counter()
-    embedder = ws.embedder
+    embedder = ws.embedder.inner  # the model itself: the raw floor never reads the process's vector memory
     load_s = time.perf_counter() - t0
     papers = ws.papers()
     texts = [c.embedding_text() for p in papers for c in chunk_paper(p, ws.settings.chunking)]
@@ -68,6 +68,7 @@ def main() -> None:
     encode_q_ms: list[float] = []
     for _ in range(args.repeats):
         for q in queries:
+            ws.embedder.forget([q])  # each timed search encodes its query, as a new query does
             t0 = time.perf_counter()
             ws.search(q, k=10)
             search_ms.append((time.perf_counter() - t0) * 1000)

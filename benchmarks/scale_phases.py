@@ -175,7 +175,8 @@ def search(args: argparse.Namespace) -> dict[str, Any]:
     ws = Workspace()
     library, open_s = timed(lambda: ws.library)
     papers_n, count_s = timed(library.count)
-    embedder, load_s = timed(lambda: ws.embedder)
+    memory, load_s = timed(lambda: ws.embedder)
+    embedder = memory.inner  # the model itself: the raw floor never reads the process's vector memory
     _, first_s = timed(lambda: ws.search(cases[0].query, k=10))
     process_to_first_result_s = time.perf_counter() - t_start
     rss_first_search = peak_rss_mb()  # before this benchmark reads every paper again to time the parts
@@ -188,11 +189,10 @@ def search(args: argparse.Namespace) -> dict[str, Any]:
     }
     if args.repeats == 0:
         return head
-    # what the cold first search spent: reading every paper and building BM25 (decomposed, warm)
-    listed, list_s = timed(library.list_papers)
-    t0 = time.perf_counter()
-    index = BM25Index(listed)
-    index_s = time.perf_counter() - t0
+    # what the cold first search spent: reading every paper a page at a time and building BM25 (warm);
+    # list_papers (every whole record at once) is timed beside it
+    _, list_s = timed(library.list_papers)
+    index, index_s = timed(lambda: BM25Index.build(library.lexical_pages()))
     scratch = Path(tempfile.mkdtemp(prefix="bm25-", dir=args.home)) / "ix"
     _, save_s = timed(lambda: index.save(scratch, "bench"))
     _, load_index_s = timed(lambda: BM25Index.load(scratch, "bench"))
@@ -209,6 +209,7 @@ def search(args: argparse.Namespace) -> dict[str, Any]:
     bm25 = ws.retriever.bm25()
     for rep in range(args.repeats):
         for case in cases:
+            memory.forget([case.query])  # each timed search encodes its query, as a new query does
             found, s = timed(lambda q=case.query: ws.search(q, k=10))
             _, b = timed(lambda q=case.query: bm25.search(q, ws.settings.retrieval.candidates))
             qv, e = timed(lambda q=case.query: embedder.embed_query(q))

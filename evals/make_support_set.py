@@ -31,10 +31,14 @@ from assistant.types import Paper  # noqa: E402
 EVALS = ROOT / "evals"
 HAND = EVALS / "support_hand.jsonl"
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]+")
-STOP = frozenset("""a an the of and or to in on for with by from as at is are was were be been this that these
-those we our us it its their they them which while can could may will into than then also such via over under
-between both each more most other some not no only new using use based show shows propose proposes paper approach
-method methods model models results task tasks data""".split())
+STOP = frozenset([
+    "a", "an", "the", "of", "and", "or", "to", "in", "on", "for", "with", "by", "from", "as", "at", "is", "are",
+    "was", "were", "be", "been", "this", "that", "these", "those", "we", "our", "us", "it", "its", "their",
+    "they", "them", "which", "while", "can", "could", "may", "will", "into", "than", "then", "also", "such",
+    "via", "over", "under", "between", "both", "each", "more", "most", "other", "some", "not", "no", "only",
+    "new", "using", "use", "based", "show", "shows", "propose", "proposes", "paper", "approach", "method",
+    "methods", "model", "models", "results", "task", "tasks", "data",
+])
 
 
 def h(*parts: object) -> int:
@@ -158,7 +162,7 @@ REORDER = re.compile(r"^(By|To|Through|Using|With|Unlike|Compared (?:to|with)|Bu
 def reorder(s: str) -> str | None:
     """"By doing X, we do Y." → "The authors do Y by doing X"."""
     m = REORDER.match(body(LEAD_INS.sub("", s)))
-    if not m or m.group(1) == "In" and m.group(2).split()[0].lower() in {"this", "particular"}:
+    if not m or (m.group(1) == "In" and m.group(2).split()[0].lower() in {"this", "particular"}):
         return None
     main = third_person(m.group(3))
     main = main[0].upper() + main[1:]
@@ -364,16 +368,16 @@ def build() -> dict[str, list[dict[str, object]]]:
         others = [others[(h(p.title, i) % len(others))] for i in range(6)]
 
         def add(kind: str, style: str, claim: str, origin: list[str], cited: int | None = None,
-                split: str = split, titles: list[str] = titles) -> None:
+                split: str = split, titles: list[str] = titles, own: int = n_of[p.title]) -> None:
             counters[kind] = counters.get(kind, 0) + 1
             out[split].append({"id": f"{kind[:3]}{counters[kind]:04d}", "kind": kind, "style": style,
-                               "claim": cite(claim, cited or n_of[p.title]), "sources": titles,
-                               "cited": [cited or n_of[p.title]], "from": origin, "made": "rule"})
+                               "claim": cite(claim, cited or own), "sources": titles,
+                               "cited": [cited or own], "from": origin, "made": "rule"})
 
         # faithful: up to two styles per paper, on different sentences
         made: list[tuple[str, str]] = []
         styles: list[tuple[str, Callable[[str], str | None]]] = [
-            ("compressed", compress), ("reordered", reorder), ("reports", lambda s: reports(s, p, h(s))),
+            ("compressed", compress), ("reordered", reorder), ("reports", lambda s, p=p: reports(s, p, h(s))),
             ("gpt", lambda s: gpt(s, h(s)))]
         start = h(p.title) % len(styles)
         for i, s in enumerate(sents[:4]):

@@ -12,7 +12,8 @@ import pytest
 from clitools import one_error_line, run, usage_error
 from fakes import FakeChatModel, fake_backend
 
-import assistant.workspace
+import assistant.evidence
+import assistant.llm.backends
 from assistant.embeddings import NamedEmbeddings
 from assistant.evidence import EvidencePicker
 from assistant.llm.backends import Backend
@@ -40,7 +41,7 @@ def reuse_sentence_vectors(monkeypatch: pytest.MonkeyPatch, shared_picker: Evide
     The picker caches sentence vectors by paper id and abstract, so sharing it changes no answer,
     only how often the same abstracts are embedded.
     """
-    monkeypatch.setattr(assistant.workspace, "EvidencePicker", lambda embedder: shared_picker)
+    monkeypatch.setattr(assistant.evidence, "EvidencePicker", lambda embedder: shared_picker)
 
 
 def check_answer_json(data: dict[str, Any], ws: Workspace) -> None:
@@ -92,12 +93,12 @@ def test_ask_prints_the_answer_its_sources_and_a_footer(capsys: pytest.CaptureFi
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> FakeChatModel:
     """A scripted model behind every back-end the CLI asks for (extractive stays extractive)."""
     model = FakeChatModel(chunk_chars=4)
-    real = assistant.workspace.make_backend
+    real = assistant.llm.backends.make_backend
 
     def make(llm: LLMSettings) -> Backend:
         return real(llm) if llm.provider == "extractive" else fake_backend(model, llm.provider)
 
-    monkeypatch.setattr(assistant.workspace, "make_backend", make)
+    monkeypatch.setattr(assistant.llm.backends, "make_backend", make)
     return model
 
 

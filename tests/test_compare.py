@@ -18,7 +18,7 @@ from fakes import Call, FakeChatModel, fake_backend
 from helpers import SampleBuild
 from langchain_core.messages import BaseMessage
 
-import assistant.workspace
+import assistant.evidence
 from assistant.embeddings import NamedEmbeddings
 from assistant.errors import BackendError, LitReviewError
 from assistant.evidence import EvidencePicker
@@ -357,7 +357,7 @@ def test_json_round_trips(table: ComparisonTable) -> None:
 def cli_home(home: Path, monkeypatch: pytest.MonkeyPatch, embedder: NamedEmbeddings) -> Path:
     monkeypatch.setenv(HOME_ENV, str(home))
     picker = EvidencePicker(embedder)  # one sentence cache for every command of a test
-    monkeypatch.setattr(assistant.workspace, "EvidencePicker", lambda e: picker)
+    monkeypatch.setattr(assistant.evidence, "EvidencePicker", lambda e: picker)
     return home
 
 

@@ -19,7 +19,7 @@ from clitools import one_error_line, run
 from fakes import FakeChatModel, fake_backend
 from helpers import SampleBuild
 
-import assistant.workspace
+import assistant.llm.backends
 from assistant.evaluation.datasets import project_evals_dir
 from assistant.evaluation.generators import citation_checks
 from assistant.evaluation.results import (
@@ -236,7 +236,7 @@ def test_qa_with_an_openai_model_counts_tokens_and_cost_and_writes_no_key(
     capsys: pytest.CaptureFixture[str], on_sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     model = FakeChatModel().enqueue(*["The paper reports this [1]."] * 10)
-    monkeypatch.setattr(assistant.workspace, "make_backend",
+    monkeypatch.setattr(assistant.llm.backends, "make_backend",
                         lambda llm: fake_backend(model, provider="openai", model_name="gpt-4o-mini"))
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-env-secret")
     monkeypatch.setenv("LITREVIEW_LLM__API_KEY", "sk-test-settings-secret")

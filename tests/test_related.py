@@ -27,7 +27,7 @@ from assistant.workspace import Workspace
 from assistant.writing.common import select_papers
 from assistant.writing.latex import escape_latex
 from assistant.writing.models import RelatedWorkDraft
-from assistant.writing.related import LOCAL_REWRITE_WORDS, LOCAL_REWRITES, CachedEmbeddings, related_work
+from assistant.writing.related import LOCAL_REWRITE_WORDS, LOCAL_REWRITES, related_work
 from assistant.writing.retell import retell
 from assistant.writing.themes import cluster
 
@@ -56,7 +56,7 @@ def small_draft(ws: Workspace) -> RelatedWorkDraft:
 
 def checker(ws: Workspace) -> SupportChecker:
     """A support check of its own (MiniLM vectors remembered across drafts, as the job does)."""
-    return SupportChecker(CachedEmbeddings(ws.embedder), TermWeights(ws.retriever.bm25()), ws.settings.answer)
+    return SupportChecker(ws.embedder, TermWeights(ws.retriever.bm25()), ws.settings.answer)
 
 
 def reference_sources(ws: Workspace, draft: RelatedWorkDraft) -> list[Source]:

@@ -17,7 +17,7 @@ from clitools import run
 from fakes import FakeChatModel, fake_backend
 from langchain_core.messages import BaseMessage
 
-import assistant.workspace
+import assistant.llm.backends
 from assistant.citations import cited_in, strip_markers
 from assistant.context import render_source
 from assistant.evidence import TermWeights
@@ -402,7 +402,7 @@ def test_cli_with_a_model_reports_removed_citations(capsys: pytest.CaptureFixtur
     def make(llm: LLMSettings) -> Backend:
         return fake_backend(model, llm.provider)
 
-    monkeypatch.setattr(assistant.workspace, "make_backend", make)
+    monkeypatch.setattr(assistant.llm.backends, "make_backend", make)
     code, out, err = run(capsys, "summarize", "--papers", TOOLACE, "--papers", INVERSE, "--llm", "openai-compatible",
                          "--base-url", "http://127.0.0.1:9/v1", "--format", "md")
     assert code == 0, err

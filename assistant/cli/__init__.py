@@ -10,7 +10,8 @@ from rich.markup import escape
 from assistant.cli.common import app, err
 from assistant.errors import LitReviewError, first_line, redact
 
-# Importing the command modules registers their commands on `app`.
+# Importing the command modules registers their commands on `app`; each imports what is heavy (torch,
+# Chroma, LangChain, scikit-learn) inside its command, so `--help` and `papers` start fast.
 from assistant.cli import library as _library  # noqa: F401  isort: skip
 from assistant.cli import qa as _qa  # noqa: F401  isort: skip
 from assistant.cli import summarize as _summarize  # noqa: F401  isort: skip
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         err.print("interrupted")
         return 130
     except LitReviewError as exc:
+
         err.print(f"[red]error:[/red] {escape(redact(str(exc)))}", highlight=False, markup=True)
         return 1
     except Exception as exc:

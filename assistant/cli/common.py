@@ -6,15 +6,15 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from assistant.settings import Provider, load_settings
-from assistant.workspace import Workspace
+from assistant.choices import Provider
+
+if TYPE_CHECKING:
+    from assistant.workspace import Workspace
 
 app = typer.Typer(
     name="litreview",
@@ -39,6 +39,9 @@ def finish(failed: bool) -> None:
 
 def workspace(**sections: dict[str, Any]) -> Workspace:
     """A workspace from settings plus CLI overrides."""
+    from assistant.settings import load_settings
+    from assistant.workspace import Workspace
+
     return Workspace(load_settings(**sections) if sections else load_settings())
 
 
@@ -55,6 +58,8 @@ def print_json_line(data: Any) -> None:
 
 def to_data(data: Any) -> Any:
     """Plain data for json.dumps."""
+    from pydantic import BaseModel
+
     if isinstance(data, BaseModel):
         return data.model_dump(mode="json")
     if isinstance(data, list | tuple):
@@ -70,6 +75,8 @@ def progress_bar(enabled: bool = True) -> Iterator[Any]:
     if not enabled or not err.is_terminal:
         yield None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err, transient=True,

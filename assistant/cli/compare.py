@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from assistant.cli.common import LlmFlag, ModelFlag, UrlFlag, app, err, progress_bar, workspace
 from assistant.errors import LitReviewError
-from assistant.types import backend_label, usage_parts
-from assistant.writing.compare import compare_papers, render_csv, render_json, render_markdown
 from assistant.writing.compare_fields import DEFAULT_FIELDS
-from assistant.writing.models import ComparisonTable
+
+if TYPE_CHECKING:
+    from assistant.writing.models import ComparisonTable
 
 FORMATS = ("md", "csv", "json")
 FIELDS_HELP = f"Comma-separated columns (default: '{','.join(DEFAULT_FIELDS)}')."
@@ -38,6 +38,8 @@ def compare(
     base_url: UrlFlag = None,
 ) -> None:
     """Compare papers in a table: one row per paper, one column per field, every cell from its own abstract."""
+    from assistant.writing.compare import compare_papers, render_csv, render_json, render_markdown
+
     fmt = "json" if as_json else fmt.strip().lower()
     if fmt not in FORMATS:
         raise LitReviewError(f"unknown format '{fmt}': use md, csv or json")
@@ -58,6 +60,8 @@ def compare(
 
 
 def _footer(table: ComparisonTable) -> str:
+    from assistant.types import backend_label, usage_parts
+
     modes = Counter(c.mode for row in table.rows for c in row.cells)
     parts = [
         backend_label(table.backend, table.model),

@@ -10,11 +10,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from assistant.choices import EvalSplit
 from assistant.cli.common import LlmFlag, ModelFlag, UrlFlag, app, err, out, print_json, progress_bar, workspace
-from assistant.evaluation.diff import diff_runs, render_markdown
-from assistant.evaluation.report import headline
-from assistant.evaluation.results import REPORT_NAME, RESULTS_NAME, load_results, results_path
-from assistant.evaluation.runner import Split, dataset_files, parse_suite, plan, run_eval
 from assistant.workspace import Workspace
 
 SAMPLE_HOME = "eval-sample"  # under LITREVIEW_HOME: the bundled sample library, kept apart from yours
@@ -32,7 +29,7 @@ def eval_command(
     sample: Annotated[bool, typer.Option(
         "--sample", help="Evaluate on the bundled sample library (built once under $LITREVIEW_HOME/eval-sample; "
                          "your library is not touched).")] = False,
-    split: Annotated[Split, typer.Option(
+    split: Annotated[EvalSplit, typer.Option(
         "--split", help="With a dataset folder: the dev split, the held-out test split, or both (reported "
                         "separately).")] = "both",
     force: Annotated[bool, typer.Option(
@@ -45,6 +42,10 @@ def eval_command(
     base_url: UrlFlag = None,
 ) -> None:
     """Measure retrieval, answers, comparison tables and related-work drafts on JSONL dev sets."""
+    from assistant.evaluation.report import headline
+    from assistant.evaluation.results import REPORT_NAME, RESULTS_NAME
+    from assistant.evaluation.runner import dataset_files, parse_suite, plan, run_eval
+
     if run_pair is not None:
         _diff(run_pair[0], run_pair[1], as_json)
         return
@@ -96,6 +97,9 @@ def _sample_workspace(ws: Workspace, show_progress: bool) -> Workspace:
 
 
 def _diff(a_path: Path, b_path: Path, as_json: bool) -> None:
+    from assistant.evaluation.diff import diff_runs, render_markdown
+    from assistant.evaluation.results import load_results, results_path
+
     a, b = load_results(a_path), load_results(b_path)
     diff = diff_runs(a, b, str(results_path(a_path)), str(results_path(b_path)))
     for warning in diff.warnings:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
+from assistant.choices import SearchMode
 from assistant.cli.common import app, err, finish, out, print_json, print_json_line, progress_bar, workspace
 from assistant.errors import LitReviewError
-from assistant.ingest import sample_dir
-from assistant.settings import SearchMode
-from assistant.types import IngestReport
-from assistant.workspace import Workspace
+
+if TYPE_CHECKING:
+    from assistant.types import IngestReport
+    from assistant.workspace import Workspace
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -27,6 +27,8 @@ def ingest(
     as_json: JsonFlag = False,
 ) -> None:
     """Add papers from listings, BibTeX, CSV, JSONL or PDF files (folders are searched)."""
+    from assistant.ingest import sample_dir
+
     targets = list(paths or []) + ([sample_dir()] if sample else [])
     if not targets:
         raise LitReviewError("nothing to ingest: give files or folders, or --sample")
@@ -116,6 +118,8 @@ def papers(as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(items)
         return
+    from rich.table import Table
+
     table = Table("paper_id", "title", "year", "sources", box=None, pad_edge=False)
     for p in items:
         table.add_row(p.paper_id, escape(p.title), str(p.year or ""), escape(", ".join(p.sources)))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import BaseModel, ValidationError
 from rich.markup import escape
 
+from assistant.choices import Provider
 from assistant.cli.common import (
     LlmFlag,
     ModelFlag,
@@ -23,19 +23,16 @@ from assistant.cli.common import (
     workspace,
 )
 from assistant.errors import LitReviewError, first_line
-from assistant.settings import Provider
-from assistant.types import Answer, Turn, backend_label, usage_parts
-from assistant.workspace import Workspace, check_query
+from assistant.workspace import check_query
+
+if TYPE_CHECKING:
+    from assistant.cli.batch import BatchItem
+    from assistant.types import Answer, Turn
+    from assistant.workspace import Workspace
+
 
 KFlag = Annotated[int | None, typer.Option("-k", min=1, max=50, help="How many papers to read.")]
 HISTORY_TURNS = 6
-
-
-class BatchItem(BaseModel):
-    """One line of an ask --batch file."""
-
-    id: str
-    query: str
 
 
 def _workspace(llm: Provider | None, model: str | None, base_url: str | None) -> Workspace:
@@ -96,6 +93,10 @@ def _ask_batch(ws: Workspace, path: Path, k: int | None, as_json: bool) -> bool:
 
 
 def _read_batch(path: Path) -> tuple[list[BatchItem], bool]:
+    from pydantic import ValidationError
+
+    from assistant.cli.batch import BatchItem
+
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -162,6 +163,8 @@ def print_answer(answer: Answer, streamed: bool, show_sources: bool) -> None:
 
 
 def _footer(answer: Answer) -> str:
+    from assistant.types import backend_label, usage_parts
+
     t = answer.timings
     parts = [backend_label(answer.backend, answer.model)]
     if t.first_token_s is not None and answer.mode in ("generated", "fallback"):
@@ -179,6 +182,8 @@ def chat(
     k: KFlag = None,
 ) -> None:
     """Ask questions one after another; follow-ups may refer to earlier answers (/reset, /exit)."""
+    from assistant.types import Turn
+
     ws = _workspace(llm, model, base_url)
     ws.backend()
     history: list[Turn] = []

@@ -5,19 +5,25 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from assistant.cli.common import LlmFlag, ModelFlag, UrlFlag, app, err, print_json, progress_bar, workspace
 from assistant.errors import LitReviewError
-from assistant.types import backend_label, usage_parts
-from assistant.writing.common import MAX_PAPERS
-from assistant.writing.models import RelatedWorkDraft
-from assistant.writing.related import DEFAULT_PAPERS, related_work
+
+if TYPE_CHECKING:
+    from assistant.writing.models import RelatedWorkDraft
 
 DEFAULT_BIB = Path("related-work.bib")
+
+
+def _default_papers() -> int:
+    """The drafting module's default (it loads scikit-learn, so only when the command runs)."""
+    from assistant.writing.related import DEFAULT_PAPERS
+
+    return DEFAULT_PAPERS
 
 
 class Format(StrEnum):
@@ -30,8 +36,8 @@ class Format(StrEnum):
 @app.command("related-work")
 def related_work_command(
     topic: Annotated[str, typer.Option("--topic", help="What the related-work section is about.")],
-    max_papers: Annotated[int, typer.Option("--max-papers", min=1, max=MAX_PAPERS,
-                                            help="At most this many papers.")] = DEFAULT_PAPERS,
+    max_papers: Annotated[int, typer.Option("--max-papers", min=1, default_factory=_default_papers,
+                                            help="At most this many papers.")],
     fmt: Annotated[Format, typer.Option("--format",
                                         help="md (\\[n] citations) or latex (\\cite + BibTeX).")] = Format.md,
     bib: Annotated[Path | None, typer.Option("--bib", help="BibTeX file, written with --format latex or when given "
@@ -43,6 +49,8 @@ def related_work_command(
     base_url: UrlFlag = None,
 ) -> None:
     """Draft a related-work section: the library's papers on a topic in themes, every sentence cited."""
+    from assistant.writing.related import related_work
+
     ws = workspace(llm={"provider": llm, "model": model, "base_url": base_url})
     ws.backend()  # a missing key or unreachable server is reported before any work
     bib_path = _bib_path(fmt, bib, out_file)
@@ -81,6 +89,8 @@ def _write(path: Path, text: str) -> None:
 
 
 def _footer(draft: RelatedWorkDraft) -> str:
+    from assistant.types import backend_label, usage_parts
+
     parts = [backend_label(draft.backend, draft.model)]
     parts.append(f"{len(draft.themes)} theme(s), {len(draft.references)} papers cited")
     fallback = sum(t.mode == "fallback" for t in draft.themes)

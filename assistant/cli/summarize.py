@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markdown import Markdown
 
 from assistant.cli.common import LlmFlag, ModelFlag, UrlFlag, app, err, out, print_json, progress_bar, workspace
 from assistant.errors import LitReviewError
-from assistant.types import backend_label, usage_parts
-from assistant.writing.models import Summary
-from assistant.writing.summary import summarize as summarize_papers
-from assistant.writing.summary import summary_markdown
+
+if TYPE_CHECKING:
+    from assistant.writing.models import Summary
 
 FORMATS = ("text", "md", "json")
 
@@ -31,6 +29,11 @@ def summarize(
     base_url: UrlFlag = None,
 ) -> None:
     """Summarise papers: a one- or two-sentence TL;DR each and, for several, a cited synthesis."""
+    from rich.markdown import Markdown
+
+    from assistant.writing.summary import summarize as summarize_papers
+    from assistant.writing.summary import summary_markdown
+
     if fmt not in FORMATS:
         raise LitReviewError(f"unknown format '{fmt}' (choose text, md or json)")
     if as_json and fmt not in ("text", "json"):
@@ -54,6 +57,8 @@ def summarize(
 
 def footer(summary: Summary) -> str:
     """One line on how the summary was made: back-end, modes, time, tokens, removed citations."""
+    from assistant.types import backend_label, usage_parts
+
     parts = [backend_label(summary.backend, summary.model)]
     modes: dict[str, int] = {}
     for p in summary.papers:

@@ -13,7 +13,6 @@ from rich.markup import escape
 
 from assistant.cli.common import app, err, progress_bar, workspace
 from assistant.errors import LitReviewError
-from assistant.settings import HOME_ENV
 
 APP = Path(__file__).resolve().parents[1] / "app" / "main.py"
 PROJECT = Path(__file__).resolve().parents[2]  # holds .streamlit/config.toml in a source checkout
@@ -27,6 +26,8 @@ def ui(
     sample: Annotated[bool, typer.Option("--sample", help="Load the sample library first when it is empty.")] = False,
 ) -> None:
     """Start the app (chat, library, summaries, comparison tables, related work) in your browser."""
+    from assistant.settings import HOME_ENV
+
     ws = workspace()
     if sample and not ws.library.count():
         with progress_bar() as bar:

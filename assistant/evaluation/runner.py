@@ -7,8 +7,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from assistant.choices import EvalSplit
 from assistant.errors import LitReviewError
 from assistant.evaluation.base import Suite
 from assistant.evaluation.datasets import project_evals_dir
@@ -35,7 +36,6 @@ from assistant.workspace import Workspace
 Note = Callable[[str], None]
 
 
-Split = Literal["dev", "test", "both"]
 SPLITS: tuple[str, ...] = ("dev", "test")
 
 
@@ -84,7 +84,7 @@ def split_files(name: str, split: str) -> tuple[str, ...]:
 
 
 def dataset_files(
-    suites: Sequence[str], dataset: Path | None, note: Note | None = None, split: Split = "both",
+    suites: Sequence[str], dataset: Path | None, note: Note | None = None, split: EvalSplit = "both",
 ) -> list[DatasetFile]:
     """Each suite's dataset files: the file given (one suite only), or its dev and/or test split in the folder
     given (or in the checkout's evals/). A split without a file is skipped with a note; none at all is an error."""

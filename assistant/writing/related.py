@@ -16,18 +16,15 @@ removed and counted.
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 import numpy as np
 
 from assistant.citations import cited_in, resolve_citations, strip_markers
 from assistant.context import PROMPT_OVERHEAD_TOKENS, render_sources
-from assistant.embeddings import NamedEmbeddings
 from assistant.evidence import TermWeights, numbers_in
 from assistant.llm.backends import Backend
 from assistant.llm.local import LOCAL_MAX_TOKENS, sentence_grammar
@@ -56,43 +53,6 @@ _OPENINGS = (  # the first whose words all occur in the theme's abstracts opens 
 )
 # How a cut-off sentence ends: the grammar closes any text with the citation, finished or not.
 _LOOSE_END = re.compile(r"(?:[,;:(\-]|\b(?:and|or|but|the|a|an|of|to|in|with|for|by|on|as|that|which))$", re.I)
-
-
-class CachedEmbeddings(NamedEmbeddings):
-    """An embedder that remembers vectors: the checks of a draft embed the same abstract sentences many times.
-
-    The memory is shared by every instance in the process (bounded, least recently used dropped first),
-    so a second draft over the same papers embeds nothing again.
-    """
-
-    _memory: ClassVar[OrderedDict[tuple[str, str], np.ndarray]] = OrderedDict()
-    _lock: ClassVar[threading.Lock] = threading.Lock()
-    capacity: ClassVar[int] = 8192
-
-    def __init__(self, inner: NamedEmbeddings) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.dimension = inner.dimension
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Vectors for the texts, each text embedded once."""
-        with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if (self.name, t) not in self._memory))
-        fresh = self.inner.embed_documents(missing) if missing else []
-        with self._lock:
-            memory = self._memory
-            for text, vec in zip(missing, fresh, strict=True):
-                memory[(self.name, text)] = np.asarray(vec, dtype=np.float32)
-            found = {t: memory[(self.name, t)] for t in texts if (self.name, t) in memory}
-            for t in found:
-                memory.move_to_end((self.name, t))
-            while len(memory) > self.capacity:
-                memory.popitem(last=False)
-        return [found[t].tolist() for t in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        """The query's vector (not remembered: queries are not repeated)."""
-        return self.inner.embed_query(text)
 
 
 @dataclass
@@ -131,7 +91,7 @@ def related_work(
     groups = find_themes(papers, np.stack([stored[i] for i in ids]), lex)
     report("themes", 1, 1)
     weights = TermWeights(ws.retriever.bm25())
-    embedder = CachedEmbeddings(ws.embedder)
+    embedder = ws.embedder  # remembers vectors: the checks of a draft embed the same abstract sentences many times
     # the abstracts' sentences in one batch, as the support check splits them
     embedder.embed_documents([s for p in papers for s in split_sentences(f"{p.title}\n{p.abstract}")])
     writer = _Writer(backend, SupportChecker(embedder, weights, ws.settings.answer), weights, lex, topic)

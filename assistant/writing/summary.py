@@ -9,16 +9,10 @@ by the extractive one (mode "fallback").
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
-from typing import ClassVar
-
-import numpy as np
 
 from assistant.citations import resolve_citations, to_citations
-from assistant.embeddings import NamedEmbeddings
 from assistant.evidence import TermWeights, numbers_in
 from assistant.llm.backends import Backend
 from assistant.llm.local import LOCAL_MAX_TOKENS, sentence_grammar
@@ -33,7 +27,6 @@ from assistant.writing.models import PaperSummary, Summary
 from assistant.writing.synthesis import code_synthesis
 from assistant.writing.synthesis_llm import budget, generated_synthesis
 
-VECTOR_CACHE = 20_000  # sentence vectors kept (~30 MB): a few thousand abstracts
 MAX_TLDR_SENTENCES = 2
 TLDR_MAX_CHARS = 420  # the result sentence joins the contribution sentence only within this length
 _RESULT_CUE = re.compile(
@@ -49,39 +42,6 @@ _CLAUSE = re.compile(
     r"and thus|as well as)\b|;\s|\s--\s|\s—\s"
 )
 MIN_CLAUSE = 60  # characters kept at least
-
-
-class _CachedEmbeddings(NamedEmbeddings):
-    """Embeds each text once per process: the support check re-reads the same abstracts for every sentence."""
-
-    _vectors: ClassVar[OrderedDict[tuple[str, str], list[float]]] = OrderedDict()  # shared by every summary
-    _lock: ClassVar[threading.Lock] = threading.Lock()
-
-    def __init__(self, inner: NamedEmbeddings) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.dimension = inner.dimension
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Vectors for the texts, computing only those not seen before (in one batch)."""
-        unique = list(dict.fromkeys(texts))
-        with self._lock:
-            found = {t: self._vectors[(self.name, t)] for t in unique if (self.name, t) in self._vectors}
-        missing = [t for t in unique if t not in found]
-        if missing:
-            vecs = np.asarray(self.inner.embed_documents(missing), dtype=np.float32).tolist()
-            found.update(zip(missing, vecs, strict=True))
-        with self._lock:
-            for t in unique:
-                self._vectors[(self.name, t)] = found[t]
-                self._vectors.move_to_end((self.name, t))
-            while len(self._vectors) > VECTOR_CACHE:
-                self._vectors.popitem(last=False)
-        return [found[t] for t in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        """The query vector (not cached)."""
-        return self.inner.embed_query(text)
 
 
 def summarize(
@@ -149,7 +109,7 @@ class Summarizer:
         self.ws = ws
         self.backend = backend
         self.weights = TermWeights(ws.retriever.bm25())
-        self.embeddings = _CachedEmbeddings(ws.embedder)
+        self.embeddings = ws.embedder  # remembers vectors: the check re-reads the same abstracts for every sentence
         self.checker = SupportChecker(self.embeddings, self.weights, ws.settings.answer)
 
     def run(self, papers: Sequence[Paper], topic: str | None = None, progress: Progress | None = None) -> Summary:
