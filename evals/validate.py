@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Validate retrieval_dev.jsonl, qa_dev.jsonl and qa_test.jsonl against the sample corpus.
+"""Validate retrieval_dev.jsonl, retrieval_test.jsonl, qa_dev.jsonl and qa_test.jsonl against the sample corpus.
 
 Usage: python3 evals/validate.py [corpus_glob]
 Exits non-zero if any check fails.
@@ -72,11 +72,19 @@ def main():
         return rows
 
     ret = load('retrieval_dev.jsonl', ['id', 'kind', 'query', 'gold'], {'paraphrase', 'verbatim', 'topical'})
+    ids.clear()  # the test split's ids only need to be unique within it
+    ret_test = load('retrieval_test.jsonl', ['id', 'kind', 'query', 'gold'],
+                    {'paraphrase', 'verbatim', 'topical', 'short', 'vocabulary'})
+    ids.clear()
     qa = load('qa_dev.jsonl', ['id', 'kind', 'query', 'answers', 'gold'], {'fact', 'unanswerable'})
     qa_test = load('qa_test.jsonl', ['id', 'kind', 'query', 'answers', 'gold'], {'fact', 'unanswerable'})
 
-    for r in ret:
-        if r['kind'] in ('paraphrase', 'verbatim') and len(r['gold']) != 1:
+    for r in ret_test:
+        # the test split's paraphrases are long descriptions (40-70 words); its topics may be as small as 2
+        if r['kind'] == 'paraphrase' and not 40 <= len(r['query'].split()) <= 70:
+            errors.append(f'{r["id"]}: test paraphrase has {len(r["query"].split())} words (want 40-70)')
+    for r in ret + ret_test:
+        if r['kind'] in ('paraphrase', 'verbatim', 'short', 'vocabulary') and len(r['gold']) != 1:
             errors.append(f'{r["id"]}: expected exactly one gold title')
         if r['kind'] == 'verbatim':
             n = len(r['query'].split())
@@ -88,7 +96,7 @@ def main():
             others = [t for t, a in papers.items() if t != g and r['query'].lower() in a.lower()]
             if others:
                 errors.append(f'{r["id"]}: phrase also occurs in {others}')
-        if r['kind'] == 'topical' and not 3 <= len(r['gold']) <= 25:
+        if r['kind'] == 'topical' and not (2 if r in ret_test else 3) <= len(r['gold']) <= 25:
             errors.append(f'{r["id"]}: topical gold size {len(r["gold"])} outside 3-25')
 
     for r in qa + qa_test:
@@ -115,7 +123,7 @@ def main():
 
     for (name, kind), c in sorted(counts.items()):
         print(f'{name:22s} {kind:13s} {c}')
-    for r in ret:
+    for r in ret + ret_test:
         if r['kind'] == 'topical':
             print(f'  {r["id"]} ({len(r["gold"]):2d}) {r["query"]}')
     if errors:
