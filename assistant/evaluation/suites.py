@@ -17,8 +17,8 @@ from assistant.retrieval import Mode, Retriever
 from assistant.settings import LLMSettings
 from assistant.workspace import Workspace
 
-MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")  # hybrid first: its time is a whole search
-SHOWN: tuple[Mode, ...] = ("dense", "bm25", "hybrid")  # the order of tables and plots
+MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25", "rrf")  # hybrid first: its time is a whole search
+SHOWN: tuple[Mode, ...] = ("dense", "bm25", "rrf", "hybrid")  # the order of tables and plots
 CURVE_K = range(1, RUN_DEPTH + 1)  # recall@k for the plots
 
 
@@ -62,7 +62,7 @@ class LastQueryMemo(NamedEmbeddings):
 
 
 class RetrievalSuite(Suite[RetrievalCase]):
-    """recall@5/10, MRR, nDCG@10 (ranx) and capped recall@10 per mode (dense, BM25, hybrid) per query kind."""
+    """recall@5/10, MRR, nDCG@10 (ranx) and capped recall@10 per mode (dense, BM25, RRF, hybrid) per query kind."""
 
     name = "retrieval"
     case_model = RetrievalCase
