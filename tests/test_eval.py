@@ -36,9 +36,9 @@ from assistant.workspace import Workspace
 from assistant.writing.related import related_work
 
 EVALS = project_evals_dir()
-# hybrid recall@5 per kind measured on the sample library when this test was written: paraphrase 0.933,
-# verbatim 1.0, topical 0.489 (capped recall@10: 0.983, 1.0, 0.793)
-FLOOR = {"paraphrase": 0.90, "verbatim": 0.96, "topical": 0.46}
+# hybrid recall@5 per kind on the dev split when this test was written: paraphrase 0.950, verbatim 1.0,
+# topical 0.484 (capped recall@10: 1.0, 1.0, 0.823); docs/retrieval.md
+FLOOR = {"paraphrase": 0.91, "verbatim": 0.96, "topical": 0.46}
 COMPARED = ("recall@5", "capped_recall@10")
 REAL_RANK = Retriever.rank
 
