@@ -148,7 +148,7 @@ def test_the_retrieval_test_split_is_held_out_and_in_the_styles_the_dev_split_la
     long = [c for c in test if c.kind == "paraphrase"]
     assert len(long) >= 40 and all(40 <= len(c.query.split()) <= 70 for c in long)
     assert sum(c.kind == "topical" for c in test) >= 15
-    assert all(len(c.query.split()) <= 9 for c in test if c.kind == "short")
+    assert all(len(c.query.split()) <= 10 for c in test if c.kind == "short")
     known_items = {c.gold[0] for c in dev if c.kind != "topical"}
     assert not [c.id for c in test if c.kind != "topical" and c.gold[0] in known_items]
     assert not {c.query for c in dev} & {c.query for c in test}
