@@ -52,6 +52,7 @@ class BM25Index:
         self._model = bm25s.BM25()
         self._lock = threading.Lock()
         self._idf: dict[str, float] = {}
+        self._rows: dict[str, int] | None = None  # paper id → row, built on first use by scores()
         if papers:
             self._index([[(p.paper_id, p.title, p.abstract) for p in papers]], by_title=False)
 
@@ -114,6 +115,18 @@ class BM25Index:
             )
         out = [(self.paper_ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True)]
         return [(pid, s) for pid, s in out if s > 0]
+
+    def scores(self, query: str, paper_ids: Sequence[str]) -> dict[str, float]:
+        """The BM25 score of each of these papers (0.0 for one holding no query term; unknown ids left out)."""
+        known = [t for t in query_terms(query) if t in self._idf]
+        if not known or not self.paper_ids:
+            return {}
+        with self._lock:
+            every = self._model.get_scores(known)
+            if self._rows is None or len(self._rows) != len(self.paper_ids):
+                self._rows = {pid: i for i, pid in enumerate(self.paper_ids)}
+            rows = self._rows
+        return {pid: float(every[rows[pid]]) for pid in paper_ids if pid in rows}
 
     def save(self, folder: Path, key: str) -> None:
         """Write the index to `folder` (which must not exist yet), labelled with the library state `key`."""

@@ -1,19 +1,23 @@
 """Find papers for a query: dense (Chroma), lexical (BM25) and their fusion.
 
-Plain reciprocal-rank fusion treats a BM25 list of near-random matches (a plain-language query
-that shares no distinctive words with the paper) as strongly as a perfect word-for-word match.
-The `hybrid` mode instead adds BM25 evidence on an absolute scale: the BM25 score divided by the
-score an average-length document would get for holding every query term once.
-A paraphrase query matches a small fraction of that and barely moves the dense ranking; a
-verbatim phrase matches nearly all of it and lifts its paper to the top. Figures: README.
+Dense evidence is two-level: the cosine of the query to each paper's vector (the mean of its chunks'
+vectors: a query about the paper as a whole meets the whole) and to its best chunk. The `hybrid`
+order standardises the dense and the BM25 scores over the candidate pool of each query (z-scores) and
+adds them, so BM25 counts as much as it separates papers for this query: a verbatim phrase or a long
+description sharing many words with one paper lifts it, a near-random BM25 list barely moves anything.
+Every candidate also keeps an absolute match score (best-chunk cosine + a bounded BM25 bonus), which
+the abstention threshold and the topic floor are calibrated on. Figures: docs/retrieval.md.
 """
 
 from __future__ import annotations
 
 import re
+import statistics
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from assistant.embeddings import NamedEmbeddings
 from assistant.lexical import BM25Index, IndexCache
@@ -31,11 +35,15 @@ class Candidate:
     """A paper under consideration, with its per-retriever evidence."""
 
     paper_id: str
-    dense: float | None = None
+    dense: float | None = None  # best-chunk cosine
+    paper_sim: float | None = None  # cosine to the paper vector
+    semantic: float | None = None  # the dense retriever's score: paper and best-chunk cosine combined
     bm25: float | None = None
     bm25_frac: float = 0.0
+    lexical: float = 0.0  # the BM25 score even below the BM25 candidates (hybrid order standardises it over the pool)
     chunks: list[ChunkMatch] = field(default_factory=list)
-    score: float = 0.0
+    score: float = 0.0  # absolute match score (abstention and the topic floor are calibrated on it)
+    rank_score: float = 0.0  # what orders the results
     paper: Paper | None = None  # the stored record, filled in by rank()
 
 
@@ -80,9 +88,9 @@ class Retriever:
                 rank=i + 1,
                 paper_id=c.paper_id,
                 title=c.paper.title,
-                score=round(c.score, 6),
+                score=round(c.rank_score, 6),
                 snippet=snippet(query, c, c.paper),
-                dense_score=None if c.dense is None else round(c.dense, 6),
+                dense_score=None if c.semantic is None else round(c.semantic, 6),
                 bm25_score=None if c.bm25 is None else round(c.bm25, 6),
                 year=c.paper.year,
             )
@@ -95,23 +103,34 @@ class Retriever:
         of them (all by default) carry their stored paper."""
         if not query.strip():
             return []
+        depth = max(n, self.settings.candidates)  # a pool independent of n: hybrid scores are standardised over it
         cands: dict[str, Candidate] = {}
+        vector: list[float] = []
         if mode != "bm25":
-            for m in self.library.query_chunks(self.embedder.embed_query(query), n * 3):
+            vector = self.embedder.embed_query(query)
+            for m in self.library.query_chunks(vector, depth * 3):
                 c = cands.setdefault(m.paper_id, Candidate(m.paper_id))
                 c.chunks.append(m)
                 c.dense = max(c.dense if c.dense is not None else -1.0, m.similarity)
+            for pid, sim in self.library.query_papers(vector, depth):
+                cands.setdefault(pid, Candidate(pid)).paper_sim = sim
         if mode != "dense":
             index = self.bm25()
             ideal = index.ideal_score(query)
-            for pid, s in index.search(query, n):
+            for pid, s in index.search(query, depth):
                 c = cands.setdefault(pid, Candidate(pid))
                 c.bm25 = s
                 c.bm25_frac = s / ideal if ideal > 0 else 0.0
         stored = self.library.existing(list(cands))  # drops unfinished papers; ids only, so cheap
         pool = [c for c in cands.values() if c.paper_id in stored]
-        _score(pool, mode, self.settings.bm25_weight)
-        pool.sort(key=lambda c: (-c.score, c.paper_id))
+        if mode != "bm25":
+            self._paper_sims(pool, vector)
+        if mode == "hybrid":
+            lexical = self.bm25().scores(query, [c.paper_id for c in pool if c.bm25 is None])
+            for c in pool:
+                c.lexical = c.bm25 if c.bm25 is not None else lexical.get(c.paper_id, 0.0)
+        _score(pool, mode, self.settings)
+        pool.sort(key=lambda c: (-c.rank_score, c.paper_id))
         top = pool[:n]
         # whole records only for the papers shown: at 100k papers reading ~190 records took 36 ms, 10 took 3 ms
         wanted = top if records is None else top[:records]
@@ -120,24 +139,61 @@ class Retriever:
             c.paper = papers.get(c.paper_id)  # None only if deleted this very moment
         return top
 
+    def _paper_sims(self, pool: list[Candidate], vector: list[float]) -> None:
+        """The paper-vector cosine of candidates found by their chunks or by BM25 only."""
+        missing = [c for c in pool if c.paper_sim is None]
+        if not missing:
+            return
+        vectors = self.library.paper_vectors([c.paper_id for c in missing])
+        q = np.asarray(vector, dtype=np.float32)
+        for c in missing:
+            if c.paper_id in vectors:
+                c.paper_sim = float(vectors[c.paper_id] @ q)
 
-def _score(pool: list[Candidate], mode: SearchMode, bm25_weight: float) -> None:
-    if mode == "dense":
+
+def _score(pool: list[Candidate], mode: SearchMode, settings: RetrievalSettings) -> None:
+    """Each candidate's absolute match score and the score that orders the mode's results."""
+    floor = min((c.dense for c in pool if c.dense is not None), default=0.0)
+    if mode != "bm25":
         for c in pool:
-            c.score = c.dense if c.dense is not None else -1.0
-    elif mode == "bm25":
+            c.semantic = _dense(c, floor, settings.paper_weight)
+    if mode == "bm25":
         for c in pool:
             c.score = c.bm25 or 0.0
     elif mode == "rrf":
-        dense_rank = _ranks(pool, lambda c: c.dense)
+        dense_rank = _ranks(pool, lambda c: c.semantic)
         bm25_rank = _ranks(pool, lambda c: c.bm25)
         for c in pool:
             c.score = sum(1.0 / (RRF_K + r[c.paper_id]) for r in (dense_rank, bm25_rank) if c.paper_id in r)
     else:
-        floor = min((c.dense for c in pool if c.dense is not None), default=0.0)
         for c in pool:
             dense = c.dense if c.dense is not None else floor  # not among the dense candidates
-            c.score = dense + bm25_weight * min(c.bm25_frac, 3.0)
+            c.score = dense + (settings.bm25_weight * min(c.bm25_frac, 3.0) if mode == "hybrid" else 0.0)
+    for c in pool:
+        c.rank_score = c.score
+    if mode == "dense":
+        for c in pool:
+            c.rank_score = c.semantic or 0.0
+    elif mode == "hybrid":
+        dense_z = _standardised([c.semantic or 0.0 for c in pool])
+        lexical = _standardised([c.lexical for c in pool])
+        for c, d, b in zip(pool, dense_z, lexical, strict=True):
+            c.rank_score = d + settings.rank_bm25_weight * b
+
+
+def _dense(c: Candidate, floor: float, paper_weight: float) -> float:
+    """Paper-vector and best-chunk cosine combined; a chunk not among the dense hits counts as the pool's floor."""
+    chunk = c.dense if c.dense is not None else floor
+    paper = c.paper_sim if c.paper_sim is not None else chunk
+    return paper_weight * paper + (1.0 - paper_weight) * chunk
+
+
+def _standardised(values: list[float]) -> list[float]:
+    """z-scores over the candidate pool (all zero when the values do not vary)."""
+    if len(values) < 2:
+        return [0.0] * len(values)
+    mean, sd = statistics.fmean(values), statistics.pstdev(values)
+    return [(v - mean) / sd if sd > 0 else 0.0 for v in values]
 
 
 def _ranks(pool: Sequence[Candidate], key: Callable[[Candidate], float | None]) -> dict[str, int]:

@@ -64,7 +64,14 @@ class RetrievalSettings(_Section):
     k: int = Field(default=5, ge=1, le=200)
     mode: SearchMode = "hybrid"
     candidates: int = Field(default=50, ge=5, le=2000)
+    # BM25's weight in a candidate's absolute match score (dense cosine + w * min(BM25 / ideal, 3)), on which
+    # the abstention threshold (answer.min_strength) and the topic floor are calibrated
     bm25_weight: float = Field(default=0.14, ge=0.0, le=5.0)
+    # the order of hybrid results: z(dense) + rank_bm25_weight * z(BM25) over the candidate pool, where dense is
+    # paper_weight * paper-vector cosine + (1 - paper_weight) * best-chunk cosine; both chosen on the dev split
+    # by 5-fold cross-validation (docs/retrieval.md)
+    paper_weight: float = Field(default=0.3, ge=0.0, le=1.0)
+    rank_bm25_weight: float = Field(default=1.0, ge=0.0, le=10.0)
 
 
 class LLMSettings(_Section):

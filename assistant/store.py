@@ -179,6 +179,12 @@ class Library:
                                       strict=True)
         ]
 
+    def query_papers(self, vector: Sequence[float], n: int) -> list[tuple[str, float]]:
+        """The n papers whose paper vector (the mean of their chunks' vectors) is nearest to a query vector,
+        with cosine similarities."""
+        got = self._papers.query(query_embeddings=[list(vector)], n_results=n, include=["distances"])
+        return [(pid, 1.0 - float(d)) for pid, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+
     def fingerprint(self) -> str:
         """Changes whenever papers are written or removed, by any process (keys the BM25 cache)."""
         got = self._meta.get(ids=["generation"], include=["metadatas"])

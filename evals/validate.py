@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Check retrieval_dev.jsonl, qa_dev.jsonl and qa_test.jsonl against the sample corpus.
+"""Check retrieval_dev.jsonl, retrieval_test.jsonl, qa_dev.jsonl and qa_test.jsonl against the sample corpus.
 
 The corpus is read with litreview's own listing parser, so a gold title here is a title the library holds.
 Usage: python evals/validate.py [corpus_glob]   (exits 1 when any check fails)
@@ -20,6 +20,8 @@ from assistant.sources.listing import parse_listing
 HERE = Path(__file__).resolve().parent
 SETS: dict[str, tuple[list[str], set[str]]] = {  # file: required fields, kinds
     "retrieval_dev.jsonl": (["id", "kind", "query", "gold"], {"paraphrase", "verbatim", "topical"}),
+    "retrieval_test.jsonl": (["id", "kind", "query", "gold"],
+                             {"paraphrase", "verbatim", "topical", "short", "vocabulary"}),
     "qa_dev.jsonl": (["id", "kind", "query", "answers", "gold"], {"fact", "unanswerable"}),
     "qa_test.jsonl": (["id", "kind", "query", "answers", "gold"], {"fact", "unanswerable"}),
 }
@@ -46,6 +48,7 @@ class Checker:
     def load(self, name: str) -> list[dict[str, Any]]:
         """The file's well-formed rows; ids, kinds and gold titles checked."""
         required, kinds = SETS[name]
+        self.ids = set()  # ids are unique within a file
         rows = []
         for ln, line in enumerate((HERE / name).read_text(encoding="utf-8").splitlines(), 1):
             try:
@@ -72,9 +75,12 @@ class Checker:
             rows.append(r)
         return rows
 
-    def retrieval(self, r: dict[str, Any]) -> None:
-        """One gold paper for a phrase or paraphrase; a phrase of 5-12 words in its gold abstract only."""
-        if r["kind"] in ("paraphrase", "verbatim") and len(r["gold"]) != 1:
+    def retrieval(self, r: dict[str, Any], test: bool = False) -> None:
+        """One gold paper for a phrase or paraphrase; a phrase of 5-12 words in its gold abstract only. The
+        test split's paraphrases are long descriptions (40-70 words) and its topics may be as small as 2."""
+        if test and r["kind"] == "paraphrase" and not 40 <= len(r["query"].split()) <= 70:
+            self.errors.append(f"{r['id']}: test paraphrase has {len(r['query'].split())} words (want 40-70)")
+        if r["kind"] in ("paraphrase", "verbatim", "short", "vocabulary") and len(r["gold"]) != 1:
             self.errors.append(f"{r['id']}: expected exactly one gold title")
         if r["kind"] == "verbatim":
             n = len(r["query"].split())
@@ -86,7 +92,7 @@ class Checker:
             others = [t for t, a in self.papers.items() if t != g and r["query"].lower() in a.lower()]
             if others:
                 self.errors.append(f"{r['id']}: phrase also occurs in {others}")
-        if r["kind"] == "topical" and not 3 <= len(r["gold"]) <= 25:
+        if r["kind"] == "topical" and not (2 if test else 3) <= len(r["gold"]) <= 25:
             self.errors.append(f"{r['id']}: topical gold size {len(r['gold'])} outside 3-25")
 
     def qa(self, r: dict[str, Any]) -> None:
@@ -109,9 +115,11 @@ def main() -> None:
     pattern = sys.argv[1] if len(sys.argv) > 1 else str(sample_dir() / "*.txt")
     check = Checker(corpus(pattern))
     print(f"parsed {len(check.papers)} unique papers")
-    ret, qa, qa_test = (check.load(name) for name in SETS)
+    ret, ret_test, qa, qa_test = (check.load(name) for name in SETS)
     for r in ret:
         check.retrieval(r)
+    for r in ret_test:
+        check.retrieval(r, test=True)
     for r in qa + qa_test:
         check.qa(r)
     # qa_test.jsonl is held out: none of its gold papers may be a qa_dev gold paper.
@@ -121,7 +129,7 @@ def main() -> None:
 
     for (name, kind), c in sorted(check.counts.items()):
         print(f"{name:22s} {kind:13s} {c}")
-    for r in ret:
+    for r in ret + ret_test:
         if r["kind"] == "topical":
             print(f"  {r['id']} ({len(r['gold']):2d}) {r['query']}")
     if check.errors:

@@ -17,7 +17,7 @@ class RetrievalCase(BaseModel):
     """A query and the titles of every paper that answers it."""
 
     id: str
-    kind: Literal["paraphrase", "verbatim", "topical"]
+    kind: Literal["paraphrase", "verbatim", "topical", "short", "vocabulary"]
     query: str
     gold: list[str] = Field(min_length=1)
 

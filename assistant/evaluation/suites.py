@@ -15,8 +15,8 @@ from assistant.evaluation.retrieval import RUN_DEPTH, score
 from assistant.settings import LLMSettings, SearchMode
 from assistant.workspace import Workspace
 
-MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "bm25")  # hybrid first: its time is a whole search
-SHOWN: tuple[SearchMode, ...] = ("dense", "bm25", "hybrid")  # the order of tables and plots
+MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "bm25", "rrf")  # hybrid first: its time is a whole search
+SHOWN: tuple[SearchMode, ...] = ("dense", "bm25", "rrf", "hybrid")  # the order of tables and plots
 CURVE_K = range(1, RUN_DEPTH + 1)  # recall@k for the plots
 
 
@@ -36,7 +36,7 @@ def recall_curve(run: dict[str, dict[str, float]], gold: dict[str, list[str]]) -
 
 
 class RetrievalSuite(Suite[RetrievalCase]):
-    """recall@5/10, MRR, nDCG@10 (ranx) and capped recall@10 per mode (dense, BM25, hybrid) per query kind."""
+    """recall@5/10, MRR, nDCG@10 (ranx) and capped recall@10 per mode (dense, BM25, RRF, hybrid) per query kind."""
 
     name = "retrieval"
     case_model = RetrievalCase
