@@ -72,8 +72,9 @@ def main():
         return rows
 
     ret = load('retrieval_dev.jsonl', ['id', 'kind', 'query', 'gold'], {'paraphrase', 'verbatim', 'topical'})
-    qa = load('qa_dev.jsonl', ['id', 'kind', 'query', 'answers', 'gold'], {'fact', 'unanswerable'})
-    qa_test = load('qa_test.jsonl', ['id', 'kind', 'query', 'answers', 'gold'], {'fact', 'unanswerable'})
+    qa_kinds = {'fact', 'unanswerable', 'survey', 'compare'}
+    qa = load('qa_dev.jsonl', ['id', 'kind', 'query', 'answers', 'gold'], qa_kinds)
+    qa_test = load('qa_test.jsonl', ['id', 'kind', 'query', 'answers', 'gold'], qa_kinds)
 
     for r in ret:
         if r['kind'] in ('paraphrase', 'verbatim') and len(r['gold']) != 1:
@@ -102,14 +103,22 @@ def main():
             ab = papers.get(r['gold'][0], '').lower()
             if not any(a.lower() in ab for a in r['answers']):
                 errors.append(f'{r["id"]}: no answer string occurs in gold abstract')
+        elif r['kind'] in ('survey', 'compare'):
+            if r['answers'] or len(r['gold']) < 2:
+                errors.append(f'{r["id"]}: {r["kind"]} needs empty answers and >=2 gold titles')
+            if r['kind'] == 'compare':
+                sides = r.get('sides') or []
+                if len(sides) != 2 or not all(sides) or {t for x in sides for t in x} != set(r['gold']):
+                    errors.append(f'{r["id"]}: compare needs two non-empty sides whose union is gold')
         else:
             if r['answers'] or r['gold']:
                 errors.append(f'{r["id"]}: unanswerable must have empty answers and gold')
 
     # qa_test.jsonl is held out: none of its gold papers may be a qa_dev gold paper.
-    dev_gold = {t for r in qa for t in r['gold']}
+    # (survey/compare test questions are new questions over topics the dev set also asks about)
+    dev_gold = {t for r in qa if r['kind'] == 'fact' for t in r['gold']}
     for r in qa_test:
-        for t in r['gold']:
+        for t in (r['gold'] if r['kind'] == 'fact' else []):
             if t in dev_gold:
                 errors.append(f'{r["id"]}: qa_test gold paper is also a qa_dev gold paper: {t!r}')
 
