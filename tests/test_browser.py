@@ -49,7 +49,8 @@ STARTUP_LIMIT_S = 120.0
 ANSWER_LIMIT_S = 300.0
 JOB_LIMIT_MS = 120_000
 CYBENCH_Q = "How many professional-level Capture the Flag tasks does Cybench include?"  # qa_dev f021
-SURVEY_Q = "Which papers propose ways for language models to use external tools, and how do they train them?"  # qa_dev s013
+SURVEY_Q = ("Which papers propose ways for language models to use external tools, and how do they train "
+            "them?")  # qa_dev s013
 MAIN = "[data-testid='stMainBlockContainer']"  # the page body, without the sidebar
 MARKDOWN = "[data-testid='stMarkdownContainer']"
 CLI = "import sys; from assistant.cli import main; sys.exit(main())"
