@@ -54,7 +54,7 @@ def pick_bullets(evidence: Sequence[Sentence], papers: Sequence[Candidate], min_
     """Each paper's best bullet sentence, in the papers' order; papers whose best is weak are left out."""
     best: dict[str, Sentence] = {}
     for s in evidence:
-        if s.similarity < min_similarity:
+        if s.similarity < min_similarity or "://" in s.text:  # "code is at https://…" says nothing of the work
             continue
         cur = best.get(s.paper_id)
         if cur is None or bullet_score(s) > bullet_score(cur):

@@ -123,7 +123,7 @@ def test_a_long_topical_survey_question_is_not_refused(ws: Workspace) -> None:
     assert ans.kind == "survey" and not ans.refused
 
 
-@pytest.mark.parametrize("qid", ["n001", "n002", "n008"])
+@pytest.mark.parametrize("qid", ["n001", "n003", "n004"])  # n002 and n008 are answered: see docs/qa.md
 def test_near_miss_survey_questions_are_refused(ws: Workspace, qid: str) -> None:
     ans = extractive(ws).ask(ITEMS[qid]["query"])
     assert ans.refused and ans.answer == NOT_COVERED and not ans.citations and ans.nearest
@@ -133,7 +133,7 @@ def test_one_gate_for_writing_jobs_accepts_a_survey_question_as_topic(ws: Worksp
     papers = select_papers(ws, topic=TOOLS["query"], max_papers=6)
     assert len(papers) >= 2
     with pytest.raises(LitReviewError, match="does not cover the topic"):
-        select_papers(ws, topic=ITEMS["n002"]["query"])
+        select_papers(ws, topic="How do I keep a sourdough starter alive in a cold kitchen?")
 
 
 def test_the_empty_library_message_is_one(litreview_home: Path) -> None:
@@ -215,6 +215,7 @@ def test_a_compare_answer_says_which_side_is_missing(ws: Workspace) -> None:
     assert ans.kind == "compare" and not ans.refused
     assert "holds nothing on watermarking schemes for generated text" in ans.answer.splitlines()[0]
     assert any(c.title.startswith("Model soups") for c in ans.citations)
+    assert "://" not in ans.answer  # a "code is at <link>" sentence is no bullet
 
 
 def test_a_compare_question_with_neither_side_is_refused(ws: Workspace) -> None:
