@@ -20,5 +20,7 @@ lint: setup
 
 bench: setup
 	$(VENV)/bin/python benchmarks/core.py
-	$(VENV)/bin/python benchmarks/qa_eval.py extractive local openai
+	$(VENV)/bin/litreview eval --suite qa --sample --llm extractive
+	$(VENV)/bin/litreview eval --suite qa --sample --llm local
+	$(VENV)/bin/python benchmarks/survey_speed.py
 	$(VENV)/bin/python benchmarks/scale.py

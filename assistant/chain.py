@@ -1,5 +1,8 @@
-"""The answer chain: question → stand-alone query → hybrid retrieval → abstention gate → evidence →
+"""The answer chain: question → stand-alone query → kind → hybrid retrieval → abstention gate → evidence →
 numbered sources → LLM (streamed) → citations resolved in code → support check → a typed Answer.
+
+Fact and open questions get a short answer from the best evidence; survey and compare questions get
+one cited bullet per paper (assistant/survey.py).
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from assistant.condense import standalone_query
 from assistant.context import PROMPT_OVERHEAD_TOKENS, Packing, build_sources, extractive_answer, render_sources
 from assistant.embeddings import NamedEmbeddings
 from assistant.errors import LitReviewError
-from assistant.evidence import EvidencePicker, Sentence, TermWeights, paper_coverage
+from assistant.evidence import EvidencePicker, Sentence, TermWeights
+from assistant.gate import NOT_COVERED, Gate, is_set_question, require_papers
+from assistant.kinds import Sides, classify, compare_sides, survey_topic
 from assistant.llm.backends import Backend, add_reported_usage
 from assistant.llm.local import LOCAL_MAX_TOKENS, sentence_grammar
 from assistant.prompts import load_prompt
@@ -20,11 +25,11 @@ from assistant.retrieval import Candidate, Retriever, snippet
 from assistant.settings import Settings
 from assistant.support import SupportChecker
 from assistant.support_model import verify_with_model
+from assistant.survey import Group, claims, missing_line, pick_bullets, render, select_papers, split_sides, survey_plan
 from assistant.text import split_sentences
 from assistant.types import Answer, SearchHit, Source, Turn, Usage
 
 REFUSAL_MARK = "NOT_IN_LIBRARY"
-NOT_COVERED = "The library does not cover this question."
 TokenSink = Callable[[str], None]
 
 
@@ -54,29 +59,95 @@ class Answerer:
         """A cited answer, or a refusal listing the nearest papers."""
         t0 = time.perf_counter()
         query = standalone_query(question, history, self.backend)
+        kind = classify(question)
+        if kind == "open" or (kind == "fact" and query != question):
+            kind = classify(query)  # a follow-up's kind shows in its stand-alone form
         k = k or self.settings.retrieval.k
-        ranked = self.retriever.rank(query, self.settings.retrieval.mode, max(k, self.settings.retrieval.candidates))
-        if not ranked and self.retriever.library.count() == 0:
-            raise LitReviewError("the library is empty: add papers first (litreview ingest --sample)")
-        top = ranked[:k]
+        sides = compare_sides(query) if kind == "compare" else None
+        if kind == "compare" and sides is None:
+            kind = "survey"
+        search = survey_topic(query) if kind == "survey" else query
+        depth = max(k, self.settings.retrieval.candidates, self.settings.answer.survey_cap)
+        ranked = self.retriever.rank(search, self.settings.retrieval.mode, depth)
+        if not ranked:
+            require_papers(self.retriever.library)
         weights = TermWeights(self.retriever.bm25())
-        papers = [c.paper for c in top if c.paper is not None]
-        coverage = max((paper_coverage(query, p, weights) for p in papers), default=0.0)
-        strength = (top[0].score if top else 0.0) + coverage
+        gate = Gate(weights, self.settings.answer)
+        top = ranked[:k]
         base = Answer(
-            question=question, query=query, answer="", backend=self.backend.provider,
-            model=None if self.backend.chat is None else self.backend.model_name, strength=round(strength, 4),
+            question=question, query=query, answer="", kind=kind, backend=self.backend.provider,
+            model=None if self.backend.chat is None else self.backend.model_name,
         )
-        if strength < self.settings.answer.min_strength:
+        checker = SupportChecker(self.embedder, weights, self.settings.answer)
+        if is_set_question(kind):
+            return self._set_answer(base, search, ranked, sides, gate, weights, checker, t0, on_token)
+        verdict = gate.judge(query, ranked, kind, k)
+        base.strength = verdict.strength
+        if not verdict.covered:
             base.timings.retrieval_s = base.timings.total_s = time.perf_counter() - t0
-            return self._refuse(base, query, top, "no paper in the library matches the question well enough")
+            return self._refuse(base, query, top, verdict.reason)
+        papers = [c.paper for c in top if c.paper is not None]
         evidence = self.picker.rank(query, papers, weights)
         base.timings.retrieval_s = time.perf_counter() - t0
-        checker = SupportChecker(self.embedder, weights, self.settings.answer)
         checker.remember(self.picker.sentence_vectors(papers))
         if self.backend.chat is None:
             return self._extractive(base, top, evidence, checker, t0, on_token)
         return self._generate(base, top, evidence, checker, t0, on_token)
+
+    def _set_answer(
+        self, ans: Answer, search: str, ranked: Sequence[Candidate], sides: Sides | None, gate: Gate,
+        weights: TermWeights, checker: SupportChecker, t0: float, on_token: TokenSink | None,
+    ) -> Answer:
+        """A survey (or compare) answer: one cited bullet per paper that matches the question (or a side)."""
+        a = self.settings.answer
+        if sides is None:
+            verdict = gate.set_level(search, ranked)
+            groups = [Group(None, search, select_papers(verdict.matching, a))]
+            verdicts = [verdict]
+        else:
+            groups, verdicts = [], []
+            for side in (sides.a, sides.b):
+                q = sides.query(side)
+                side_ranked = self.retriever.rank(q, self.settings.retrieval.mode, max(a.survey_cap, 10))
+                verdict = gate.set_level(q, side_ranked)
+                verdicts.append(verdict)
+                groups.append(Group(side, q, select_papers(verdict.matching, a) if verdict.covered else []))
+            split_sides(groups, max(1, a.survey_cap // 2))
+        ans.strength = max(v.strength for v in verdicts)
+        for g in groups:
+            papers = [c.paper for c in g.papers if c.paper is not None]
+            g.bullets = pick_bullets(self.picker.rank(g.query, papers, weights), g.papers, a.survey_min_similarity)
+        listed = [c for g in groups for c in g.papers if any(b.paper_id == c.paper_id for b in g.bullets)]
+        ans.timings.retrieval_s = time.perf_counter() - t0
+        if not listed:
+            ans.timings.total_s = time.perf_counter() - t0
+            reason = next((v.reason for v in verdicts if v.reason), "") or _WEAK_BULLETS
+            return self._refuse(ans, search, ranked[: self.settings.retrieval.k], reason)
+        missing = [g.label for g in groups if g.label is not None and not g.bullets]
+        ans.contexts = _abstract_sources(listed)
+        if self.backend.chat is not None and self.backend.provider != "local":  # the 135M model lists badly
+            ans.contexts = self._sources(listed, [], "abstracts")
+            plan = {"plan": survey_plan(sides, missing)}
+            drafted = self._draft(ans, "answer_survey", plan, listed, checker, t0, on_token, claims)
+            if drafted is not None:
+                if missing and not drafted.refused:
+                    drafted.answer = f"{missing_line(missing)}\n{drafted.answer}"
+                return drafted
+            ans.contexts = _abstract_sources(listed)
+            ans.mode = "fallback"
+        number = {s.paper_id: s.n for s in ans.contexts}
+        text = render(groups, number, sides, missing)
+        resolved = resolve_citations(text, ans.contexts)
+        ans.answer = resolved.text
+        ans.citations = to_citations(resolved.cited, ans.contexts)
+        ans.sentences = checker.check(claims(resolved.text), ans.contexts)
+        if ans.mode != "fallback":
+            ans.mode = "extractive"
+            if on_token:
+                on_token(ans.answer)
+            ans.timings.first_token_s = time.perf_counter() - t0
+        ans.timings.total_s = time.perf_counter() - t0
+        return ans
 
     def _packing(self) -> Packing:
         mode = self.settings.answer.context
@@ -115,16 +186,34 @@ class Answerer:
         self, ans: Answer, top: Sequence[Candidate], evidence: Sequence[Sentence],
         checker: SupportChecker, t0: float, on_token: TokenSink | None,
     ) -> Answer:
-        chat = self.backend.chat
-        if chat is None:
-            raise LitReviewError("the extractive back-end has no model to generate with")
         local = self.backend.provider == "local"
         ans.contexts = self._sources(top, evidence, self._packing())
         if not ans.contexts:
             return self._refuse(ans, ans.query, top, "no source fits the model's context window")
-        prompt = load_prompt("answer_local" if local else "answer")
-        values = {"question": ans.question, "sources": render_sources(ans.contexts)}
-        if not local:
+        drafted = self._draft(ans, "answer_local" if local else "answer", {}, top, checker, t0, on_token)
+        if drafted is not None:
+            return drafted
+        if self._packing() == "evidence":  # the fallback may quote any sentence of the same papers
+            ans.contexts = _abstract_sources(top)[: len(ans.contexts)]
+        self._fill_extractive(ans, evidence, checker)
+        ans.mode = "fallback"
+        ans.timings.total_s = time.perf_counter() - t0
+        return ans
+
+    def _draft(
+        self, ans: Answer, prompt_name: str, extra: dict[str, str], top: Sequence[Candidate],
+        checker: SupportChecker, t0: float, on_token: TokenSink | None,
+        to_check: Callable[[str], str] = lambda text: text,
+    ) -> Answer | None:
+        """The model's answer over ans.contexts, streamed: the Answer when every sentence of `to_check(text)`
+        passes the support check (or the model refuses); else None, with the draft and its verdicts kept."""
+        chat = self.backend.chat
+        if chat is None:
+            raise LitReviewError("the extractive back-end has no model to generate with")
+        local = self.backend.provider == "local"
+        prompt = load_prompt(prompt_name)
+        values = {"question": ans.question, "sources": render_sources(ans.contexts), **extra}
+        if "n_sources" in prompt.variables:
             values["n_sources"] = str(len(ans.contexts))
         model = chat.bind(grammar=local_grammar(len(ans.contexts)), max_tokens=LOCAL_MAX_TOKENS) if local else chat
         chain = prompt.template() | model
@@ -153,23 +242,19 @@ class Answerer:
             return self._refuse(ans, ans.query, top, "the model found no answer in the sources")
         resolved = resolve_citations(text, ans.contexts)
         ans.removed_citations = resolved.removed
-        checks = checker.check(resolved.text, ans.contexts)
+        checks = checker.check(to_check(resolved.text), ans.contexts)
         if checks and all(c.supported for c in checks) and self.settings.answer.verify == "model":
-            extra = verify_with_model(self.backend, checks, ans.contexts)
-            usage.prompt_tokens += extra.prompt_tokens
-            usage.completion_tokens += extra.completion_tokens
+            verifier = verify_with_model(self.backend, checks, ans.contexts)
+            usage.prompt_tokens += verifier.prompt_tokens
+            usage.completion_tokens += verifier.completion_tokens
             usage.cost_usd = self.backend.cost(usage.prompt_tokens, usage.completion_tokens)
         if checks and all(c.supported for c in checks):
             ans.answer, ans.sentences, ans.mode = resolved.text, checks, "generated"
             ans.citations = to_citations(resolved.cited, ans.contexts)
-        else:
-            ans.draft, ans.draft_sentences = resolved.text, checks
-            if self._packing() == "evidence":  # the fallback may quote any sentence of the same papers
-                ans.contexts = _abstract_sources(top)[: len(ans.contexts)]
-            self._fill_extractive(ans, evidence, checker)
-            ans.mode = "fallback"
-        ans.timings.total_s = time.perf_counter() - t0
-        return ans
+            ans.timings.total_s = time.perf_counter() - t0
+            return ans
+        ans.draft, ans.draft_sentences = resolved.text, checks
+        return None
 
     def _refuse(self, ans: Answer, query: str, top: Sequence[Candidate], reason: str) -> Answer:
         ans.refused, ans.mode, ans.refusal_reason = True, "refused", reason
@@ -180,6 +265,9 @@ class Answerer:
             for i, c in enumerate(top) if c.paper is not None
         ]
         return ans
+
+
+_WEAK_BULLETS = "no matching paper has a sentence close enough to the question"
 
 
 def _abstract_sources(top: Sequence[Candidate]) -> list[Source]:

@@ -27,6 +27,25 @@ doe mani"""  # the last two are the stems of "does" and "many"
 QUESTION_WORDS = frozenset(_QUESTION_TEXT.split())
 _NUMBER = re.compile(r"(?<![A-Za-z])\d+(?:[.,]\d+)*")  # "V2P" is a name, not the number 2
 COVERAGE_WEIGHT = 0.5
+# A sentence stating what the paper itself does ("we propose…", "this paper studies…").
+CONTRIBUTION_CUE = re.compile(
+    r"\b(?:we|this (?:paper|work|study)|in this (?:paper|work)|our (?:work|paper))\b[^.]{0,60}?\b"
+    r"(?:propose|introduce|present|develop|design|build|describe|study|investigate|show|"
+    r"demonstrate|find|explore|address|tackle|curate|construct|create|offer|establish|studie)(?:s|d|ed)?\b",
+    re.IGNORECASE,
+)
+# A sentence about the paper's own method or findings, without a full contribution cue.
+_OWN_WORK = re.compile(
+    r"^(?:we|our|this (?:paper|work|study|approach|method|framework)|the proposed|specifically|"
+    r"to (?:this end|address|tackle|overcome|mitigate|bridge|fill|solve)|in this (?:paper|work|study))\b|"
+    r"\b(?:we|our (?:method|approach|model|framework|results?|experiments?|analysis|findings))\b",
+    re.IGNORECASE,
+)
+
+
+def is_contribution(sentence: str) -> bool:
+    """True for a sentence about the paper's own contribution, method or result, not background."""
+    return bool(CONTRIBUTION_CUE.search(sentence) or _OWN_WORK.search(sentence))
 
 
 @dataclass(frozen=True)

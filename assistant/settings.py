@@ -94,6 +94,12 @@ class AnswerSettings(_Section):
     # Refuse when top hybrid score + best paper's query coverage falls below this (calibrated on
     # evals/qa_dev.jsonl: see docs/qa.md).
     min_strength: float = Field(default=1.20, ge=0.0, le=10.0)
+    # Survey and compare questions (assistant/gate.py, assistant/survey.py; calibrated on evals/qa_dev.jsonl):
+    survey_cap: int = Field(default=12, ge=1, le=50)  # at most this many papers in a survey answer
+    survey_min_papers: int = Field(default=2, ge=1, le=20)  # papers that must each match a survey question
+    survey_paper_strength: float = Field(default=0.95, ge=0.0, le=10.0)  # one paper's score + coverage to match
+    survey_relative_floor: float = Field(default=0.75, ge=0.0, le=1.0)  # a listed paper scores >= this × the best
+    survey_min_similarity: float = Field(default=0.45, ge=-1.0, le=1.0)  # a bullet's sentence vs the question
     evidence_sentences: int = Field(default=3, ge=1, le=20)  # sentences in an extractive answer
     evidence_margin: float = Field(default=0.15, ge=0.0, le=2.0)  # within this of the best one
     context: Literal["auto", "evidence", "abstracts"] = "auto"  # auto: evidence for local, abstracts else

@@ -185,6 +185,7 @@ def usage_parts(usage: Usage, removed_citations: int = 0) -> list[str]:
 
 
 AnswerMode = Literal["generated", "extractive", "fallback", "refused"]
+QuestionKind = Literal["fact", "survey", "compare", "open"]  # told apart in assistant/kinds.py
 
 
 class Answer(BaseModel):
@@ -193,6 +194,7 @@ class Answer(BaseModel):
     question: str
     query: str  # the stand-alone query retrieval used (follow-ups rewritten)
     answer: str
+    kind: QuestionKind = "fact"  # fact and open: a short answer; survey and compare: one bullet per paper
     citations: list[Citation] = Field(default_factory=list)
     refused: bool = False
     refusal_reason: str | None = None

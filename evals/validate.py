@@ -22,8 +22,8 @@ SETS: dict[str, tuple[list[str], set[str]]] = {  # file: required fields, kinds
     "retrieval_dev.jsonl": (["id", "kind", "query", "gold"], {"paraphrase", "verbatim", "topical"}),
     "retrieval_test.jsonl": (["id", "kind", "query", "gold"],
                              {"paraphrase", "verbatim", "topical", "short", "vocabulary"}),
-    "qa_dev.jsonl": (["id", "kind", "query", "answers", "gold"], {"fact", "unanswerable"}),
-    "qa_test.jsonl": (["id", "kind", "query", "answers", "gold"], {"fact", "unanswerable"}),
+    "qa_dev.jsonl": (["id", "kind", "query", "answers", "gold"], {"fact", "unanswerable", "survey", "compare"}),
+    "qa_test.jsonl": (["id", "kind", "query", "answers", "gold"], {"fact", "unanswerable", "survey", "compare"}),
 }
 
 
@@ -96,7 +96,16 @@ class Checker:
             self.errors.append(f"{r['id']}: topical gold size {len(r['gold'])} outside 3-25")
 
     def qa(self, r: dict[str, Any]) -> None:
-        """A fact: one gold paper, short answers, one in its abstract; unanswerable: neither."""
+        """A fact: one gold paper, short answers, one in its abstract; survey/compare: two or more gold papers
+        (a compare question's two sides make up its gold); unanswerable: neither."""
+        if r["kind"] in ("survey", "compare"):
+            if r["answers"] or len(r["gold"]) < 2:
+                self.errors.append(f"{r['id']}: {r['kind']} needs empty answers and >=2 gold titles")
+            sides = r.get("sides") or []
+            if r["kind"] == "compare" and (
+                    len(sides) != 2 or not all(sides) or {t for x in sides for t in x} != set(r["gold"])):
+                self.errors.append(f"{r['id']}: compare needs two non-empty sides whose union is gold")
+            return
         if r["kind"] != "fact":
             if r["answers"] or r["gold"]:
                 self.errors.append(f"{r['id']}: unanswerable must have empty answers and gold")
@@ -122,10 +131,11 @@ def main() -> None:
         check.retrieval(r, test=True)
     for r in qa + qa_test:
         check.qa(r)
-    # qa_test.jsonl is held out: none of its gold papers may be a qa_dev gold paper.
-    dev_gold = {t for r in qa for t in r["gold"]}
+    # qa_test.jsonl is held out: none of its fact gold papers may be a qa_dev fact gold paper (survey/compare
+    # test questions are new questions over topics the dev set also asks about)
+    dev_gold = {t for r in qa if r["kind"] == "fact" for t in r["gold"]}
     check.errors += [f"{r['id']}: qa_test gold paper is also a qa_dev gold paper: {t!r}"
-                     for r in qa_test for t in r["gold"] if t in dev_gold]
+                     for r in qa_test if r["kind"] == "fact" for t in r["gold"] if t in dev_gold]
 
     for (name, kind), c in sorted(check.counts.items()):
         print(f"{name:22s} {kind:13s} {c}")

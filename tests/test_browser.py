@@ -49,6 +49,8 @@ STARTUP_LIMIT_S = 120.0
 ANSWER_LIMIT_S = 300.0
 JOB_LIMIT_MS = 120_000
 CYBENCH_Q = "How many professional-level Capture the Flag tasks does Cybench include?"  # qa_dev f021
+SURVEY_Q = ("Which papers propose ways for language models to use external tools, and how do they train "
+            "them?")  # qa_dev s013
 MAIN = "[data-testid='stMainBlockContainer']"  # the page body, without the sidebar
 MARKDOWN = "[data-testid='stMarkdownContainer']"
 CLI = "import sys; from assistant.cli import main; sys.exit(main())"
@@ -315,6 +317,31 @@ def test_chat_streams_a_cited_answer_from_the_bundled_model(session: Session) ->
     no_errors(page)
     details.locator("summary").click()  # the screenshot shows the answer and the cited abstract
     screenshot(session, "chat")
+
+
+def test_chat_lists_the_papers_for_a_survey_question(session: Session) -> None:
+    page = session.page
+    open_page(page, "Chat", "Ask your library")
+    page.get_by_role("button", name="New chat").click()
+    idle(page)
+    choose_backend(page, "extractive")
+    box = page.locator("[data-testid='stChatInputTextArea']")
+    box.fill(SURVEY_Q)
+    box.press("Enter")
+    watch_reply(page)
+    idle(page)
+    reply = page.locator("[data-testid='stChatMessage']").nth(1)
+    expect(reply.locator(MARKDOWN).first).to_contain_text("papers in your library address this question")
+    bullets = reply.locator(f"{MARKDOWN} li").all_inner_texts()
+    assert len(bullets) >= 3 and all(re.search(r"\[\d+\]", b) for b in bullets), bullets
+    labels = [t.strip() for t in reply.locator(f"[data-testid='stExpander'] summary {MARKDOWN}").all_inner_texts()]
+    assert len(labels) - 1 == len(bullets), labels  # one citation expander per listed paper, then Details
+    details = expander(reply, re.compile("^Details$"))
+    details.locator("summary").click()
+    expect(details.locator("[data-testid='stCaptionContainer']").first).to_contain_text("survey question")
+    no_errors(page)
+    details.locator("summary").click()
+    screenshot(session, "chat-survey")
 
 
 def test_library_page_lists_and_searches_the_papers(session: Session) -> None:

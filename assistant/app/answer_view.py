@@ -5,6 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from assistant.app.ui import md, paper_card
+from assistant.citations import cited_in
+from assistant.survey import is_label
 from assistant.types import Answer, backend_label, usage_parts
 from assistant.workspace import Workspace
 
@@ -23,7 +25,7 @@ def show_answer(ws: Workspace, answer: Answer) -> None:
     if answer.refused:
         show_refusal(answer)
     else:
-        st.markdown(md(answer.answer))
+        st.markdown(survey_markdown(answer) if answer.kind in ("survey", "compare") else md(answer.answer))
         if answer.mode == "fallback":
             st.caption("The model's draft did not pass the check against its sources, so this answer "
                        "quotes the evidence instead (the draft is under *Details*).")
@@ -37,6 +39,9 @@ def show_answer(ws: Workspace, answer: Answer) -> None:
                     paper_card(paper)
     with st.expander("Details", icon=":material/info:"):
         st.caption(details_line(answer))
+        if answer.kind in ("survey", "compare") and answer.backend == "local" and not answer.refused:
+            st.caption("The bundled model does not write survey answers well: this list is chosen from the "
+                       "abstracts in code (extractive), one sentence per paper.")
         if answer.query != answer.question:
             st.caption(f"Searched for: {md(answer.query)}")
         for s in answer.sentences:
@@ -48,6 +53,23 @@ def show_answer(ws: Workspace, answer: Answer) -> None:
             for s in answer.draft_sentences:
                 if not s.supported:
                     st.caption(f"✗ {md(s.text)} — {md(s.why)}")
+
+
+def survey_markdown(answer: Answer) -> str:
+    """A survey or compare answer as Markdown: the opening line, headings, one bullet per cited paper."""
+    titles = {c.n: c.title for c in answer.contexts}
+    out: list[str] = []
+    for line in answer.answer.splitlines():
+        if not line.strip():
+            continue
+        cites = cited_in(line)
+        if is_label(line):
+            out.append(f"\n**{md(line.strip().strip('*#_ '))}**\n")
+        elif len(cites) == 1 and cites[0] in titles:
+            out.append(f"- **{md(titles[cites[0]])}**: {md(line.strip())}")
+        else:
+            out.append(f"{md(line.strip())}\n")
+    return "\n".join(out)
 
 
 def show_refusal(answer: Answer) -> None:
@@ -65,7 +87,7 @@ def show_refusal(answer: Answer) -> None:
 def details_line(answer: Answer) -> str:
     """Back-end, mode, timings, tokens and cost of one answer, as one line."""
     t = answer.timings
-    parts = [backend_label(answer.backend, answer.model), answer.mode,
+    parts = [backend_label(answer.backend, answer.model), f"{answer.kind} question", answer.mode,
              f"retrieval {t.retrieval_s:.2f} s"]
     if t.first_token_s is not None:
         parts.append(f"first token {t.first_token_s:.2f} s")

@@ -23,13 +23,20 @@ class RetrievalCase(BaseModel):
 
 
 class QACase(BaseModel):
-    """A question, its accepted answers and gold papers (both empty when unanswerable)."""
+    """A question, its accepted answers and gold papers (both empty when unanswerable).
+
+    A survey question's gold is every paper of the library that addresses it; a compare question's
+    gold is the union of its two `sides`. `near_miss` marks an unanswerable question whose library
+    holds neighbouring work.
+    """
 
     id: str
-    kind: Literal["fact", "unanswerable"]
+    kind: Literal["fact", "unanswerable", "survey", "compare"]
     query: str
     answers: list[str] = Field(default_factory=list)
     gold: list[str] = Field(default_factory=list)
+    sides: list[list[str]] = Field(default_factory=list)
+    near_miss: bool = False
 
 
 def project_evals_dir() -> Path:

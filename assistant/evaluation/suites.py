@@ -101,7 +101,8 @@ class QARecordPlus(QARecord):
 
 
 class QASuite(Suite[QACase]):
-    """Fact accuracy, citation precision/recall, abstention both ways, removed citations, latency, tokens, cost."""
+    """Fact accuracy, citation precision/recall, abstention both ways (and on near-miss topics), survey and
+    compare coverage (refused, gold recall/precision, contribution bullets), removed citations, latency, cost."""
 
     name = "qa"
     case_model = QACase
@@ -121,7 +122,7 @@ class QASuite(Suite[QACase]):
     def run_case(self, case: QACase) -> dict[str, Any]:
         """Ask the question once."""
         answer = self.answerer.ask(case.query)
-        base = record(answer, case)
+        base = record(answer, case, self.ws.settings.answer.survey_cap)
         cited = [c.title for c in answer.citations]
         gold = set(case.gold)
         fact = case.kind == "fact"
@@ -143,6 +144,7 @@ class QASuite(Suite[QACase]):
             "citation_precision": mean([r.citation_precision for r in recs if r.citation_precision is not None]),
             "citation_recall": mean([r.citation_recall for r in recs if r.citation_recall is not None]),
             "abstention_unanswerable": s.abstention_unanswerable, "abstention_answerable": s.abstention_answerable,
+            "abstention_near_miss": s.abstention_near_miss if s.n_near_miss else None,
             "removed_citations": s.removed_citations, "outside_citations": s.outside_citations,
             "sentences_supported": s.sentences_supported,
             "total_s_p50": s.total_s_p50, "total_s_p95": s.total_s_p95,
@@ -151,8 +153,11 @@ class QASuite(Suite[QACase]):
             "completion_tokens": sum(r.completion_tokens for r in recs),
             "cost_usd": round(sum(costs), 6) if costs else None,
         }
+        for kind, figures in s.sets.items():
+            metrics.update({f"{kind}.{name}": value for name, value in figures.items()})
         return metrics, {"backend": s.backend, "n_fact": s.n_fact, "n_unanswerable": s.n_unanswerable,
                          "modes": s.modes, "threshold": s.threshold, "sweep": s.sweep,
+                         "n_near_miss": s.n_near_miss, "sets": s.sets,
                          "latency_s": [r.total_s for r in recs], "refused": [r.refused for r in recs]}
 
 

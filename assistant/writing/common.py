@@ -7,7 +7,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from assistant.errors import LitReviewError
-from assistant.evidence import TermWeights, paper_coverage
+from assistant.evidence import CONTRIBUTION_CUE, TermWeights
+from assistant.gate import Gate, require_papers
+from assistant.kinds import survey_topic
 from assistant.llm.backends import Backend, add_reported_usage
 from assistant.prompts import load_prompt
 from assistant.text import split_sentences
@@ -18,14 +20,6 @@ from assistant.writing.models import Reference
 MAX_PAPERS = 30
 # Papers for a topic: those scoring at least this share of the best paper's score (the rest are off-topic).
 TOPIC_RELATIVE_FLOOR = 0.6
-
-_CUE = re.compile(
-    r"\b(?:we|this (?:paper|work|study)|in this (?:paper|work)|our (?:work|paper))\b[^.]{0,60}?\b"
-    r"(?:propose|introduce|present|develop|design|build|describe|study|investigate|show|"
-    r"demonstrate|find|explore|address|tackle|curate|construct|create|offer|establish|studie)(?:s|d|ed)?\b",
-    re.IGNORECASE,
-)
-
 
 def select_papers(
     ws: Workspace, papers: Sequence[str] = (), topic: str | None = None, max_papers: int = 8,
@@ -41,16 +35,15 @@ def select_papers(
             raise LitReviewError(f"{len(chosen)} papers given; the limit is {MAX_PAPERS}")
         return chosen
     query = check_query(topic or "")
-    if ws.library.count() == 0:
-        raise LitReviewError("the library is empty: add papers first (litreview ingest --sample)")
+    require_papers(ws.library)
     retr = ws.settings.retrieval
-    ranked = [c for c in ws.retriever.rank(query, retr.mode, max(max_papers, retr.candidates)) if c.paper]
+    subject = survey_topic(query)  # "Which papers propose X?" searches for X
+    ranked = [c for c in ws.retriever.rank(subject, retr.mode, max(max_papers, retr.candidates)) if c.paper]
     top = ranked[:max_papers]
     if not top:
         raise LitReviewError(f"no paper in the library matches the topic '{query}'")
-    weights = TermWeights(ws.retriever.bm25())
-    coverage = max(paper_coverage(query, c.paper, weights) for c in top if c.paper)
-    if top[0].score + coverage < ws.settings.answer.min_strength:
+    verdict = Gate(TermWeights(ws.retriever.bm25()), ws.settings.answer).judge(subject, ranked, "survey", max_papers)
+    if not verdict.covered:
         raise LitReviewError(
             f"the library does not cover the topic '{query}' (nearest paper: {top[0].paper.title})"  # type: ignore[union-attr]
         )
@@ -89,7 +82,7 @@ def contribution_sentence(paper: Paper) -> str:
     if not sentences:
         return paper.title
     # "we release our code at https://…" states no contribution
-    return next((s for s in sentences if _CUE.search(s) and "://" not in s), sentences[0])
+    return next((s for s in sentences if CONTRIBUTION_CUE.search(s) and "://" not in s), sentences[0])
 
 
 _THIRD_PERSON = [

@@ -1,0 +1,142 @@
+"""Survey and compare answers: an opening line, then one cited bullet per paper, in the paper's own words.
+
+A survey answer lists the papers that each match the question (the gate's set, within a relative
+floor of the best, at most `answer.survey_cap`), each with the sentence of its abstract that best
+answers the question, preferring the paper's own contribution or method sentence over background;
+a paper whose best sentence is weak is left out. A compare answer does the same per side and says
+which side the library lacks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from assistant.evidence import Sentence, is_contribution
+from assistant.kinds import Sides
+from assistant.retrieval import Candidate
+from assistant.settings import AnswerSettings
+
+CONTRIBUTION_BONUS = 0.1  # a contribution/method sentence beats background that scores up to this much more
+_LABEL = re.compile(r"^[^\[\]\n]{1,120}:\s*$")  # "On graph indexes:" — a heading, not a claim
+_MAX_LABEL_WORDS = 12
+
+
+@dataclass
+class Group:
+    """The papers listed under one heading (a compare side), or under none (a survey)."""
+
+    label: str | None
+    query: str
+    papers: list[Candidate] = field(default_factory=list)
+    bullets: list[Sentence] = field(default_factory=list)
+
+
+def select_papers(matching: Sequence[Candidate], settings: AnswerSettings, cap: int | None = None) -> list[Candidate]:
+    """The papers to list: matching ones scoring within the relative floor of the best, at most the cap."""
+    papers = [c for c in matching if c.paper is not None]
+    if not papers:
+        return []
+    best = max(c.score for c in papers)
+    floor = settings.survey_relative_floor * best
+    kept = [c for c in papers if c.score >= floor]
+    kept.sort(key=lambda c: -c.score)
+    return kept[: cap or settings.survey_cap]
+
+
+def bullet_score(s: Sentence) -> float:
+    """How good a sentence is as a paper's bullet: its evidence score, plus a bonus for its own work."""
+    return s.score + (CONTRIBUTION_BONUS if is_contribution(s.text) else 0.0)
+
+
+def pick_bullets(evidence: Sequence[Sentence], papers: Sequence[Candidate], min_similarity: float) -> list[Sentence]:
+    """Each paper's best bullet sentence, in the papers' order; papers whose best is weak are left out."""
+    best: dict[str, Sentence] = {}
+    for s in evidence:
+        if s.similarity < min_similarity or "://" in s.text:  # "code is at https://…" says nothing of the work
+            continue
+        cur = best.get(s.paper_id)
+        if cur is None or bullet_score(s) > bullet_score(cur):
+            best[s.paper_id] = s
+    return [best[c.paper_id] for c in papers if c.paper_id in best]
+
+
+def split_sides(groups: Sequence[Group], cap: int) -> None:
+    """A paper matching both sides stays on the side where it ranks higher (the first on a tie); at most `cap` each."""
+    pos = [{c.paper_id: i for i, c in enumerate(g.papers)} for g in groups]
+
+    def keep(gi: int, pid: str) -> bool:
+        mine = pos[gi][pid]
+        return all(mine < other.get(pid, mine + 1) or (mine == other[pid] and gi < oj)
+                   for oj, other in enumerate(pos) if oj != gi)
+
+    for gi, g in enumerate(groups):
+        g.papers = [c for c in g.papers if keep(gi, c.paper_id)][:cap]
+
+
+def missing_line(missing: Sequence[str]) -> str:
+    """The opening line of a compare answer whose library lacks a side ("" when it lacks none)."""
+    return f"Your library holds nothing on {' or '.join(missing)}." if missing else ""
+
+
+def _papers(n: int) -> str:
+    return f"{n} paper{'s' if n != 1 else ''}"
+
+
+def opening(groups: Sequence[Group], sides: Sides | None, missing: Sequence[str]) -> str:
+    """The answer's first line: how many papers of the library address the question (or each side)."""
+    if sides is None:
+        n = sum(len(g.bullets) for g in groups)
+        return f"{_papers(n)} in your library address this question:"
+    present = [g for g in groups if g.bullets]
+    parts = [f"{_papers(len(g.bullets))} on {g.label}" for g in present]
+    line = "Your library holds " + " and ".join(parts) + "."
+    if missing:
+        line += " " + missing_line(missing).replace("Your library holds", "It holds")
+    return line
+
+
+def render(groups: Sequence[Group], number: dict[str, int], sides: Sides | None, missing: Sequence[str]) -> str:
+    """The whole extractive answer: the opening line, then per group an optional heading and its bullets."""
+    lines = [opening(groups, sides, missing)]
+    for g in groups:
+        if not g.bullets:
+            continue
+        if g.label is not None:
+            lines.append(f"On {g.label}:")
+        lines += [f"{s.text} [{number[s.paper_id]}]" for s in g.bullets]
+    return "\n".join(lines)
+
+
+def claims(text: str) -> str:
+    """The lines of an answer that state something (headings and the opening count are not claims)."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if lines and _is_opening(lines[0]):
+        lines = lines[1:]
+    return "\n".join(ln for ln in lines if not is_label(ln))
+
+
+def is_label(line: str) -> bool:
+    """A short heading line ending in a colon, citing nothing."""
+    text = line.strip().strip("*#_ ")
+    return bool(_LABEL.match(text)) and len(text.split()) <= _MAX_LABEL_WORDS
+
+
+def _is_opening(line: str) -> bool:
+    return bool(re.match(r"^(?:\d+ papers? in your library address|Your library holds )", line.strip()))
+
+
+def survey_plan(sides: Sides | None, missing: Sequence[str]) -> str:
+    """The shape a capable model is asked to give a survey or compare answer."""
+    if sides is None:
+        return ("Start with one or two overview sentences, each citing the sources it sums up. Then write one "
+                "line per source: one sentence saying what that paper does, citing it. When several papers share "
+                "an approach, put their lines under a short heading line ending with a colon.")
+    plan = (f"The question compares {sides.a} and {sides.b}. Start with one overview sentence citing sources of "
+            f"both sides. Then a heading line 'On {sides.a}:' with one cited sentence per paper about it, and a "
+            f"heading line 'On {sides.b}:' with one cited sentence per paper about it.")
+    if missing:
+        lacking = " or ".join(missing)
+        plan += f" The library holds no paper on {lacking}: write nothing about it (the answer says so)."
+    return plan
