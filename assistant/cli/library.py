@@ -25,7 +25,7 @@ def ingest(
     sample: Annotated[bool, typer.Option("--sample", help="Add the bundled sample library.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Add papers from listings, BibTeX, CSV, JSONL or PDF files (folders are searched)."""
+    """Add papers from listings, BibTeX, RIS, CSV, JSON(L), CSL-JSON or PDF files (folders are searched)."""
     targets = list(paths or []) + ([sample_dir()] if sample else [])
     if not targets:
         raise LitReviewError("nothing to ingest: give files or folders, or --sample")
