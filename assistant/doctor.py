@@ -109,7 +109,7 @@ def _library(ws: Workspace) -> Iterator[Check]:
         stats = ws.stats()
     except LitReviewError as exc:
         fix = "start the server or fix store.chroma_url" if url else "see the message"
-        yield Check("library", "problem", f"{mode}: {exc}", fix)
+        yield Check("library", "problem", str(exc), fix)
         return
     detail = f"{mode}: {stats.papers} papers, {stats.chunks} chunks, embedding model {stats.embedding_model}"
     yield Check("library", "ok" if stats.papers else "note",
@@ -169,8 +169,8 @@ def _server_check(name: str, base_url: str | None, model: str | None, settings: 
         return Check(name, "problem", f"{where} answered HTTP {exc.status_code} to /models",
                      "check the URL (it usually ends in /v1)")
     except openai.APIError as exc:
-        return Check(name, "problem", f"cannot reach {where} ({_one_line(exc)})",
-                     "start the server, or fix llm.base_url / --base-url")
+        fix = "start the server, or fix llm.base_url / --base-url" if base_url else "check the network to api.openai.com"
+        return Check(name, "problem", f"cannot reach {where} ({_one_line(exc)})", fix)
     if model and model not in listed:
         shown = ", ".join(listed[:5]) or "none"
         return Check(name, "problem", f"{where} answers but does not list model '{model}' (it lists: {shown})",
