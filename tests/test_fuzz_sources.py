@@ -123,7 +123,7 @@ RIS_TAGS = ["TY", "ER", "TI", "T1", "AB", "N2", "AU", "A1", "PY", "Y1", "DA", "D
 
 @FUZZ
 @given(lines=st.lists(st.tuples(st.sampled_from(RIS_TAGS), st.sampled_from(["  - ", " - ", "  -", "- ", ""]),
-                                st.text(st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=30)),
+                                st.text(st.characters(codec="utf-8", exclude_characters="\r\n\x00"), max_size=30)),
                       max_size=40),
        newline=st.sampled_from(["\n", "\r\n", "\r"]))
 def test_ris_tag_soup(fuzz_dir: Path, lines: list[tuple[str, str, str]], newline: str) -> None:

@@ -213,3 +213,17 @@ def test_export_errors_are_one_line(capsys: pytest.CaptureFixture[str], argv: li
     code, _, err = run(capsys, *argv)
     assert code == 1
     one_error_line(err)
+
+
+def test_related_work_writes_ris_and_csl_json_beside_the_draft(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                              sample_ws: Workspace) -> None:
+    draft = tmp_path / "rw.md"
+    code, _, err = run(capsys, "related-work", "--topic", "evaluating language model agents", "--out", str(draft),
+                       "--refs", "ris", "--refs", "csljson")
+    assert code == 0, err
+    cited = [line for line in draft.read_text(encoding="utf-8").splitlines() if line.startswith("- [")]
+    for name in ("rw.ris", "rw.json"):
+        got = parse_file(tmp_path / name)
+        assert not got.problems and [f"- [{i}] {p.label()}" for i, p in enumerate(got.papers, 1)] == cited
+    code, _, err = run(capsys, "related-work", "--topic", "agents", "--refs", "bib")
+    assert code == 1 and "--bib" in one_error_line(err)

@@ -16,6 +16,7 @@ from assistant.types import Paper
 
 # "TY  - JOUR" as written by the spec; one space before the dash and none after it are common too.
 _TAG = re.compile(r"^([A-Z][A-Z0-9])\s{1,2}-(?:\s(.*))?$")
+_NEWLINE = re.compile(r"\r\n|\r|\n")  # not str.splitlines: a form feed or U+2028 inside an abstract stays
 _YEAR = re.compile(r"(?<!\d)([12]\d{3})(?!\d)")
 _ARXIV_HINT = re.compile(r"arxiv", re.IGNORECASE)
 # rispy's names for the tags an arXiv id turns up in (notes, accession number, number, venue fields).
@@ -26,7 +27,7 @@ _ARXIV_FIELDS = ("doi", "notes", "note", "accession_number", "number", "type_of_
 def _records(text: str) -> Iterator[tuple[int, list[str], bool]]:
     """(line number of TY, the record's lines in the spec's form, whether an ER closed it) per record."""
     start, lines = 0, list[str]()
-    for n, raw in enumerate(text.splitlines(), start=1):
+    for n, raw in enumerate(_NEWLINE.split(text), start=1):
         line = raw.rstrip()
         tag = _TAG.match(line)
         if tag and tag.group(1) == "TY":
