@@ -169,7 +169,7 @@ def _server_check(name: str, base_url: str | None, model: str | None, settings: 
         return Check(name, "problem", f"{where} answered HTTP {exc.status_code} to /models",
                      "check the URL (it usually ends in /v1)")
     except openai.APIError as exc:
-        fix = "start the server, or fix llm.base_url / --base-url" if base_url else "check the network to api.openai.com"
+        fix = "start the server, or fix llm.base_url / --base-url" if base_url else "check the network (api.openai.com)"
         return Check(name, "problem", f"cannot reach {where} ({_one_line(exc)})", fix)
     if model and model not in listed:
         shown = ", ".join(listed[:5]) or "none"

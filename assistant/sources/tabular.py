@@ -44,13 +44,17 @@ def normalize_key(key: str) -> str:
 
 
 def flip_name(name: str) -> str:
-    """'Last, First' → 'First Last', 'Last, First, Jr.' → 'First Last, Jr.'; other names with white space folded."""
+    """'Last, First' → 'First Last'; 'Last, First, Jr.' / 'Last, Jr., First' → 'First Last, Jr.'; else as is."""
     name = " ".join(name.split()).strip(" ,;")
     parts = [part.strip() for part in name.split(",")]
-    if len(parts) == 2 and _SUFFIX.match(parts[1]):
-        return name  # 'Rafael Santos, Jr.' is already in order
-    if len(parts) in (2, 3) and all(parts):
-        return f"{parts[1]} {parts[0]}" + (f", {parts[2]}" if len(parts) == 3 else "")
+    if not all(parts) or len(parts) not in (2, 3):
+        return name
+    if len(parts) == 2:  # 'Rafael Santos, Jr.' is already in order
+        return name if _SUFFIX.match(parts[1]) else f"{parts[1]} {parts[0]}"
+    if _SUFFIX.match(parts[2]):  # RIS and Zotero: 'Last, First, Jr.'
+        return f"{parts[1]} {parts[0]}, {parts[2]}"
+    if _SUFFIX.match(parts[1]):  # BibTeX: 'Last, Jr., First'
+        return f"{parts[2]} {parts[0]}, {parts[1]}"
     return name
 
 
