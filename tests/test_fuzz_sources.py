@@ -25,6 +25,8 @@ REAL = {
     ".bib": (FIXTURES / "zotero.bib").read_bytes(),
     ".csv": (FIXTURES / "papers.csv").read_bytes(),
     ".jsonl": (FIXTURES / "papers.jsonl").read_bytes(),
+    ".ris": (FIXTURES / "zotero.ris").read_bytes(),
+    ".json": (FIXTURES / "zotero-csl.json").read_bytes(),  # CSL-JSON
 }
 EXAMPLES = int(os.environ.get("LITREVIEW_FUZZ_EXAMPLES", "60"))  # raise it for a long fuzzing run
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -116,7 +118,23 @@ def test_unbalanced_and_malformed_bibtex(fuzz_dir: Path) -> None:
         assert got is not None and "A Fine Paper" in [p.title for p in got.papers], bad
 
 
-@pytest.mark.parametrize("ext", [".csv", ".jsonl", ".bib", ".txt"])
+RIS_TAGS = ["TY", "ER", "TI", "T1", "AB", "N2", "AU", "A1", "PY", "Y1", "DA", "DO", "UR", "JO", "T2", "KW", "N1", "ZZ"]
+
+
+@FUZZ
+@given(lines=st.lists(st.tuples(st.sampled_from(RIS_TAGS), st.sampled_from(["  - ", " - ", "  -", "- ", ""]),
+                                st.text(st.characters(codec="utf-8", exclude_characters="\r\n\x00"), max_size=30)),
+                      max_size=40),
+       newline=st.sampled_from(["\n", "\r\n", "\r"]))
+def test_ris_tag_soup(fuzz_dir: Path, lines: list[tuple[str, str, str]], newline: str) -> None:
+    """Tags in any order: records without TY or ER, repeated tags, continuation lines, odd dashes."""
+    good = newline.join(["TY  - JOUR", "TI  - A Fine Paper", "AB  - We study fine things carefully.", "ER  - ", ""])
+    soup = newline.join(f"{tag}{dash}{value}" for tag, dash, value in lines)
+    got = check(fuzz_dir / "soup.ris", (good + soup).encode())
+    assert got is not None and "A Fine Paper" in [p.title for p in got.papers]
+
+
+@pytest.mark.parametrize("ext", [".csv", ".jsonl", ".bib", ".txt", ".ris", ".json"])
 def test_huge_fields_are_cut_or_refused_not_crashed(fuzz_dir: Path, ext: str) -> None:
     huge = "word " * 1_000_000  # 5 MB in one field
     data = {
@@ -125,6 +143,9 @@ def test_huge_fields_are_cut_or_refused_not_crashed(fuzz_dir: Path, ext: str) ->
         ".bib": f"@article{{h, title={{A Huge One}}, abstract={{{huge}}}}}\n"
                 "@article{s, title={Small}, abstract={Short.}}\n",
         ".txt": f"A Huge One\n\n{huge}\n\nSmall\n\nA short abstract that is long enough to count.\n",
+        ".ris": f"TY  - JOUR\nTI  - A Huge One\nAB  - {huge}\nER  - \nTY  - JOUR\nTI  - Small\nAB  - Short.\nER  - \n",
+        ".json": f'[{{"type": "article", "title": "A Huge One", "abstract": "{huge}", "issued": {{"raw": "2020"}}}},'
+                 '{"type": "article", "title": "Small", "abstract": "Short."}]',
     }[ext]
     got = check(fuzz_dir / f"huge{ext}", data.encode())
     assert got is not None and any(p.title == "A Huge One" for p in got.papers)

@@ -279,7 +279,10 @@ def test_split_authors(value: object, expected: tuple[str, ...]) -> None:
 
 def test_flip_name_keeps_suffix_names() -> None:
     assert flip_name("  Lovelace,   Ada ") == "Ada Lovelace"
-    assert flip_name("Santos, Jr., Rafael") == "Santos, Jr., Rafael"
+    assert flip_name("Santos, Jr., Rafael") == "Rafael Santos, Jr."  # BibTeX's order
+    assert flip_name("Santos, Rafael, Jr.") == "Rafael Santos, Jr."  # RIS's and Zotero's order
+    assert flip_name("Rafael Santos, Jr.") == "Rafael Santos, Jr."
+    assert flip_name("Doe, Jane, Smith") == "Doe, Jane, Smith"  # no suffix: not guessed
 
 
 # --------------------------------------------------------------------------- JSONL / JSON

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SampleBuild
 from fakes import FakeChatModel, fake_backend, shown_sources
+from helpers import SampleBuild
 from langchain_core.messages import BaseMessage
 
 from assistant.chain import Answerer

@@ -26,7 +26,7 @@ def ingest(
     sample: Annotated[bool, typer.Option("--sample", help="Add the bundled sample library.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Add papers from listings, BibTeX, CSV, JSONL or PDF files (folders are searched)."""
+    """Add papers from listings, BibTeX, RIS, CSV, JSON(L), CSL-JSON or PDF files (folders are searched)."""
     from assistant.ingest import sample_dir
 
     targets = list(paths or []) + ([sample_dir()] if sample else [])

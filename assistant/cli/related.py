@@ -11,9 +11,11 @@ import typer
 from rich.markup import escape
 
 from assistant.cli.common import LlmFlag, ModelFlag, UrlFlag, app, err, print_json, progress_bar, workspace
+from assistant.cli.export import RefFormat
 from assistant.errors import LitReviewError
 
 if TYPE_CHECKING:
+    from assistant.workspace import Workspace
     from assistant.writing.models import RelatedWorkDraft
 
 DEFAULT_BIB = Path("related-work.bib")
@@ -43,6 +45,9 @@ def related_work_command(
     bib: Annotated[Path | None, typer.Option("--bib", help="BibTeX file, written with --format latex or when given "
                                              "(default: the --out file with .bib, or related-work.bib).")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the draft to this file.")] = None,
+    refs: Annotated[list[RefFormat] | None, typer.Option(
+        "--refs", help="Also write the cited papers as ris, csljson or csv beside the draft (FILE.ris, FILE.json, "
+        "FILE.csv; default name related-work); repeat for several.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the draft as JSON.")] = False,
     llm: LlmFlag = None,
     model: ModelFlag = None,
@@ -54,6 +59,7 @@ def related_work_command(
     ws = workspace(llm={"provider": llm, "model": model, "base_url": base_url})
     ws.backend()  # a missing key or unreachable server is reported before any work
     bib_path = _bib_path(fmt, bib, out_file)
+    ref_paths = {f: _refs_path(f, out_file) for f in refs or ()}
     with progress_bar(True) as progress:
         draft = related_work(ws, topic, max_papers, progress=progress)
     text = (draft.latex or "") if fmt is Format.latex else draft.markdown
@@ -63,6 +69,8 @@ def related_work_command(
     if bib_path is not None:
         _write(bib_path, draft.bibtex or "")
         err.print(f"BibTeX ({len(draft.references)} entries) written to {escape(str(bib_path))}", highlight=False)
+    for ref_fmt, path in ref_paths.items():
+        _write_refs(ws, draft, ref_fmt, path)
     if as_json:
         print_json(draft)
     elif out_file is None:
@@ -79,6 +87,27 @@ def _bib_path(fmt: Format, bib: Path | None, out_file: Path | None) -> Path | No
     if out_file is not None and path.resolve() == out_file.resolve():
         raise LitReviewError(f"the BibTeX file would overwrite the draft {out_file}: give --bib another name")
     return path
+
+
+def _refs_path(fmt: RefFormat, out_file: Path | None) -> Path:
+    """Where --refs FORMAT goes: beside the draft, named like it (BibTeX has --bib)."""
+    if fmt is RefFormat.bib:
+        raise LitReviewError("--refs takes ris, csljson or csv; BibTeX is written with --bib or --format latex")
+    from assistant.export import SUFFIX
+
+    path = (out_file or DEFAULT_BIB).with_suffix(SUFFIX[fmt.value])
+    if out_file is not None and path.resolve() == out_file.resolve():
+        raise LitReviewError(f"the {fmt.value} references would overwrite the draft {out_file}: rename --out")
+    return path
+
+
+def _write_refs(ws: Workspace, draft: RelatedWorkDraft, fmt: RefFormat, path: Path) -> None:
+    """The draft's references, in citation order, in a reference manager's format."""
+    from assistant.export import export_papers
+
+    found = ws.get_papers([r.paper_id for r in draft.references])
+    _write(path, export_papers([found[r.paper_id] for r in draft.references if r.paper_id in found], fmt.value))
+    err.print(f"{fmt.value} ({len(found)} entries) written to {escape(str(path))}", highlight=False)
 
 
 def _write(path: Path, text: str) -> None:

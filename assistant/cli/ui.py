@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import tomllib
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +16,9 @@ from assistant.cli.common import app, err, progress_bar, workspace
 from assistant.errors import LitReviewError
 
 APP = Path(__file__).resolve().parents[1] / "app" / "main.py"
-PROJECT = Path(__file__).resolve().parents[2]  # holds .streamlit/config.toml in a source checkout
+# The app's Streamlit settings (theme, headless, no telemetry, no tracebacks): in a checkout a symlink to
+# .streamlit/config.toml, copied into the wheel; passed as flags, so they hold wherever `ui` is started.
+CONFIG = APP.parent / "streamlit.toml"
 
 
 @app.command()
@@ -35,16 +38,26 @@ def ui(
         err.print(f"sample library loaded: {report.new} papers", highlight=False)
     check_port(host, port)
     env = {**os.environ, HOME_ENV: str(ws.settings.home.resolve())}
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", host,
-           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-           "--client.showErrorDetails", "none"]
+    options = {**streamlit_options(), "server.address": host, "server.port": str(port)}
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), *(f"--{k}={v}" for k, v in options.items())]
     err.print(f"litreview app: http://{escape(host)}:{port}  (Ctrl-C stops it)", highlight=False)
-    if (PROJECT / ".streamlit" / "config.toml").is_file():
-        os.chdir(PROJECT)  # Streamlit reads .streamlit/config.toml (the theme) from where it runs
     sys.stdout.flush()
     sys.stderr.flush()
     # Streamlit replaces this process, so a signal sent to `litreview ui` reaches the server itself.
     os.execve(sys.executable, cmd, env)
+
+
+def streamlit_options(path: Path = CONFIG) -> dict[str, str]:
+    """The packaged Streamlit config as {"section.option": value} for `streamlit run` flags."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise LitReviewError(f"the app's Streamlit config {path} cannot be read: {exc}") from None
+    return {
+        f"{section}.{key}": str(value).lower() if isinstance(value, bool) else str(value)
+        for section, values in data.items() if isinstance(values, dict)
+        for key, value in values.items()
+    }
 
 
 def check_port(host: str, port: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from assistant.types import Usage, backend_label
 
 OPENAI_DEFAULT_MODEL = "gpt-4o-mini"
 LOCAL_MODEL_NAME = "SmolLM2-135M-Instruct (Q4_1 GGUF)"
+LOCAL_INSTALL = "pip install 'litreview[local]' (in a checkout: make run sets it up)"
 
 # US$ per million tokens (input, output), list prices; used only to estimate an answer's cost.
 PRICES: dict[str, tuple[float, float]] = {
@@ -131,7 +133,9 @@ def _local(settings: LLMSettings) -> Backend:
     try:
         path = smollm_gguf()
     except Exception as exc:  # the package or its file is missing
-        raise BackendError(f"the local model is not installed ({exc}): run `make run` to set up") from None
+        raise BackendError(f"the local model is not installed ({exc}): {LOCAL_INSTALL}") from None
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise BackendError(f"the local model needs llama-cpp-python, which is not installed: {LOCAL_INSTALL}")
     threads = settings.n_threads or max(1, min(4, os.cpu_count() or 1))
     chat = LocalChatModel(
         model_path=path, n_ctx=settings.context_tokens, n_threads=threads,

@@ -21,6 +21,12 @@ def _bibtex(path: Path) -> ParsedFile:
     return parse_bibtex(path)
 
 
+def _ris(path: Path) -> ParsedFile:
+    from assistant.sources.ris import parse_ris
+
+    return parse_ris(path)
+
+
 def _csv(path: Path) -> ParsedFile:
     from assistant.sources.tabular import parse_csv
 
@@ -31,6 +37,12 @@ def _jsonl(path: Path) -> ParsedFile:
     from assistant.sources.tabular import parse_jsonl
 
     return parse_jsonl(path)
+
+
+def _json(path: Path) -> ParsedFile:
+    from assistant.sources.csljson import parse_json
+
+    return parse_json(path)
 
 
 def _pdf(path: Path) -> ParsedFile:
@@ -44,11 +56,12 @@ PARSERS: dict[str, Callable[[Path], ParsedFile]] = {
     ".md": _listing,
     ".bib": _bibtex,
     ".bibtex": _bibtex,
+    ".ris": _ris,
     ".csv": _csv,
     ".tsv": _csv,
     ".jsonl": _jsonl,
     ".ndjson": _jsonl,
-    ".json": _jsonl,
+    ".json": _json,
     ".pdf": _pdf,
 }
 

@@ -39,9 +39,9 @@ class _Decoder(LatexNodes2Text):
 
 def _make_decoder() -> _Decoder:
     context = get_default_latex_context_db()
-    context.add_context_category(
-        "litreview", prepend=True, macros=[MacroTextSpec("url", simplify_repl="%s")]
-    )
+    macros = [MacroTextSpec("url", simplify_repl="%s"), MacroTextSpec("textbraceleft", simplify_repl="{"),
+              MacroTextSpec("textbraceright", simplify_repl="}"), MacroTextSpec("textasciicircum", simplify_repl="^")]
+    context.add_context_category("litreview", prepend=True, macros=macros)
     return _Decoder(latex_context=context, math_mode="text", keep_braced_groups=False)
 
 
@@ -120,9 +120,14 @@ def _entry_to_paper(entry: Entry, source: str) -> Paper:
         doi=doi,
         arxiv_id=arxiv,
         url=url,
-        venue=text("journal", "journaltitle", "booktitle"),
+        venue=text("journal", "journaltitle", "booktitle") or _venue(text("howpublished")),
         bibtex_key=entry.key or None,
     )
+
+
+def _venue(howpublished: str | None) -> str | None:
+    """@misc's howpublished as a venue (what `export` writes there), unless it is a link."""
+    return howpublished if howpublished and "://" not in howpublished else None
 
 
 def _parse(text: str) -> Library:

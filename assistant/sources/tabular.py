@@ -32,6 +32,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     ),
 }
 _YEAR_RE = re.compile(r"(?<!\d)([12]\d{3})(?!\d)")
+_SUFFIX = re.compile(r"^(?:jr|sr|ii|iii|iv)\.?$", re.IGNORECASE)
 _SCALARS = (str, int, float)
 _JSON_KINDS = {"list": "an array", "str": "a string", "int": "a number", "float": "a number",
                "bool": "true/false", "NoneType": "null"}
@@ -43,11 +44,17 @@ def normalize_key(key: str) -> str:
 
 
 def flip_name(name: str) -> str:
-    """'Last, First' → 'First Last'; other names are returned with white space folded."""
+    """'Last, First' → 'First Last'; 'Last, First, Jr.' / 'Last, Jr., First' → 'First Last, Jr.'; else as is."""
     name = " ".join(name.split()).strip(" ,;")
-    last, comma, first = name.partition(",")
-    if comma and first.strip() and "," not in first:
-        return f"{first.strip()} {last.strip()}"
+    parts = [part.strip() for part in name.split(",")]
+    if not all(parts) or len(parts) not in (2, 3):
+        return name
+    if len(parts) == 2:  # 'Rafael Santos, Jr.' is already in order
+        return name if _SUFFIX.match(parts[1]) else f"{parts[1]} {parts[0]}"
+    if _SUFFIX.match(parts[2]):  # RIS and Zotero: 'Last, First, Jr.'
+        return f"{parts[1]} {parts[0]}, {parts[2]}"
+    if _SUFFIX.match(parts[1]):  # BibTeX: 'Last, Jr., First'
+        return f"{parts[2]} {parts[0]}, {parts[1]}"
     return name
 
 
@@ -101,7 +108,8 @@ def _year(value: object) -> int | None:
         return value if 1000 <= value <= 2999 else None
     if isinstance(value, dict):  # CSL-JSON: {"date-parts": [[2021, 5, 3]]}
         parts = value.get("date-parts")
-        return _year(parts[0][0]) if isinstance(parts, list) and parts and parts[0] else None
+        first = parts[0] if isinstance(parts, list) and parts else None
+        return _year(first[0]) if isinstance(first, list) and first else None
     if isinstance(value, str | float):
         match = _YEAR_RE.search(str(value))
         return int(match.group(1)) if match else None
@@ -140,7 +148,8 @@ def record_to_paper(record: dict[str, object], source: str) -> Paper:
     )
 
 
-def _add(out: ParsedFile, where: str, record: dict[str, object], source: str) -> None:
+def add_record(out: ParsedFile, where: str, record: dict[str, object], source: str) -> None:
+    """Add the record's paper to `out`, or one problem line naming it and why."""
     try:
         out.papers.append(record_to_paper(record, source))
     except SourceError as exc:
@@ -151,7 +160,8 @@ def _add(out: ParsedFile, where: str, record: dict[str, object], source: str) ->
         out.problems.append(f"{label}: {exc}")
 
 
-def _finish(out: ParsedFile, what: str) -> ParsedFile:
+def finish(out: ParsedFile, what: str) -> ParsedFile:
+    """The file's result; an error when no paper could be read."""
     if not out.papers:
         if not out.problems:
             raise SourceError(f"no {what} found")
@@ -188,11 +198,11 @@ def parse_csv(path: Path) -> ParsedFile:
         start = reader.line_num + 1
         for row in reader:
             if any(cell.strip() for cell in row):
-                _add(out, f"line {start}", dict(zip(header, row, strict=False)), path.name)
+                add_record(out, f"line {start}", dict(zip(header, row, strict=False)), path.name)
             start = reader.line_num + 1
     except csv.Error as exc:
         out.problems.append(f"line {reader.line_num}: malformed CSV ({exc}); stopped reading")
-    return _finish(out, "rows below the header")
+    return finish(out, "rows below the header")
 
 
 def _json_records(path: Path, text: str) -> Iterator[tuple[str, object]]:
@@ -230,5 +240,5 @@ def parse_jsonl(path: Path) -> ParsedFile:
             kind = _JSON_KINDS.get(type(item).__name__, type(item).__name__)
             out.problems.append(f"{where}: not a JSON object but {kind}")
         else:
-            _add(out, where, item, path.name)
-    return _finish(out, "JSON records")
+            add_record(out, where, item, path.name)
+    return finish(out, "JSON records")
