@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from assistant.backup import auto_snapshot
 from assistant.chain import Answerer, TokenSink
 from assistant.embeddings import NamedEmbeddings, get_embedder
 from assistant.errors import LitReviewError
@@ -137,6 +138,7 @@ class Workspace:
     def delete(self, paper_ids: Sequence[str]) -> int:
         """Remove papers from the library; returns how many were removed."""
         with write_lock(self.settings):
+            auto_snapshot(self.library, self.settings)
             return self.library.delete_papers(paper_ids)
 
     def stats(self) -> LibraryStats:

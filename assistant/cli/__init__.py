@@ -19,6 +19,7 @@ from assistant.cli import compare as _compare  # noqa: F401  isort: skip
 from assistant.cli import related as _related  # noqa: F401  isort: skip
 from assistant.cli import ui as _ui  # noqa: F401  isort: skip
 from assistant.cli import eval as _eval  # noqa: F401  isort: skip
+from assistant.cli import maintain as _maintain  # noqa: F401  isort: skip
 
 
 def main(argv: list[str] | None = None) -> int:
