@@ -54,7 +54,8 @@ def backup_dir(settings: Settings) -> Path:
     return settings.home / "backups"
 
 
-def _stamp() -> str:
+def stamp() -> str:
+    """A UTC time stamp for file names, sortable."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
 
 
@@ -120,7 +121,7 @@ def write_snapshot(library: Library, settings: Settings, out: Path, snap: Snapsh
 def backup(library: Library, settings: Settings, out: Path | None = None,
            on_wait: Callable[[str], None] | None = None) -> tuple[Path, Snapshot]:
     """A consistent backup while the library is in use: writers wait (the write lock) while it is read."""
-    out = out or backup_dir(settings) / f"backup-{_stamp()}{SUFFIX}"
+    out = out or backup_dir(settings) / f"backup-{stamp()}{SUFFIX}"
     with write_lock(settings, on_wait):
         return out, write_snapshot(library, settings, out)
 
@@ -135,7 +136,7 @@ def auto_snapshot(library: Library, settings: Settings) -> Path | None:
     existing = snapshots(settings)
     if existing and existing[-1].name.endswith(f"-{tag}{SUFFIX}"):
         return existing[-1]  # nothing was written since: the newest snapshot is this very state
-    path = folder / f"{AUTO_PREFIX}{_stamp()}-{tag}{SUFFIX}"
+    path = folder / f"{AUTO_PREFIX}{stamp()}-{tag}{SUFFIX}"
     write_snapshot(library, settings, path)
     for old in snapshots(settings)[:-keep]:
         old.unlink(missing_ok=True)
@@ -276,11 +277,11 @@ def move_aside(settings: Settings) -> Path | None:
         return None
     from chromadb.api.client import SharedSystemClient
 
-    target = settings.home / f"library.replaced-{_stamp()}"
+    target = settings.home / f"library.replaced-{stamp()}"
     with write_lock(settings):
         SharedSystemClient.clear_system_cache()  # this process must not keep writing to the moved files
         os.rename(settings.data_dir, target)
         bm25 = settings.cache_dir / "bm25"
         if bm25.exists():
-            os.rename(bm25, settings.cache_dir / f"bm25.replaced-{_stamp()}")
+            os.rename(bm25, settings.cache_dir / f"bm25.replaced-{stamp()}")
     return target

@@ -16,7 +16,17 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from assistant.backup import Snapshot, newest_backup, read_library, read_snapshot, write_papers, write_snapshot
+from assistant.backup import (
+    SUFFIX,
+    Snapshot,
+    backup_dir,
+    newest_backup,
+    read_library,
+    read_snapshot,
+    stamp,
+    write_papers,
+    write_snapshot,
+)
 from assistant.chunking import chunk_paper
 from assistant.errors import LitReviewError, StoreError
 from assistant.lexical import BM25Index
@@ -59,7 +69,7 @@ def sqlite_path(ws: Workspace) -> Path:
 
 def _restore_fix(ws: Workspace) -> str:
     found = newest_backup(ws.settings)
-    where = f"the newest is {found}" if found else f"none under {ws.settings.home / 'backups'}: use your own copy"
+    where = f"the newest is {found}" if found else f"none under {backup_dir(ws.settings)}: use your own copy"
     return f"restore a backup: `litreview restore --replace FILE` ({where})"
 
 
@@ -85,7 +95,13 @@ def check_library(ws: Workspace, sample: int = SAMPLE_PAPERS) -> CheckReport:
         models = library.recorded_models()
         papers = library.list_papers()
     except LitReviewError as exc:
-        report.problems.append(Problem(what=f"the paper records cannot be read: {exc}", fix=_restore_fix(ws)))
+        readable = _sqlite_readable(ws)
+        if readable is not None:
+            report.problems.append(Problem(
+                what=f"Chroma cannot read the library ({exc}), but the {readable} paper records are intact in SQLite: "
+                     "the vector index is damaged", fix="run `litreview rebuild` (re-embeds the stored chunks)"))
+        else:
+            report.problems.append(Problem(what=f"the paper records cannot be read: {exc}", fix=_restore_fix(ws)))
         return report
     except Exception as exc:  # a damaged record (bad JSON) surfaces as a validation error
         report.problems.append(Problem(what=f"a paper record is unreadable: {type(exc).__name__}: "
@@ -103,6 +119,16 @@ def check_library(ws: Workspace, sample: int = SAMPLE_PAPERS) -> CheckReport:
     _check_vectors(report, ws, papers, chunks, sample)
     _check_bm25(report, ws, papers)
     return report
+
+
+def _sqlite_readable(ws: Workspace) -> int | None:
+    """How many paper records SQLite itself yields (None on a server, or when it yields none)."""
+    if ws.settings.store.chroma_url:
+        return None
+    try:
+        return len(read_sqlite(sqlite_path(ws), ws.settings.store.collection_prefix).papers) or None
+    except (sqlite3.DatabaseError, KeyError, ValueError):
+        return None
 
 
 def _sqlite_problem(db: Path) -> str | None:
@@ -229,7 +255,7 @@ def rebuild(ws: Workspace, progress: Progress | None = None,
             snap = read_snapshot(snap_path)
         else:
             snap = _read_for_rebuild(ws)
-            snap_path = settings.home / "backups" / f"rebuild-{snap.header['fingerprint']}.litreview.gz"
+            snap_path = backup_dir(settings) / f"rebuild-{stamp()}{SUFFIX}"
             write_snapshot(ws.library, settings, snap_path, snap)
             pending.write_text(str(snap_path), encoding="utf-8")
         report = RebuildReport(papers=len(snap.papers), snapshot=str(snap_path))
@@ -263,14 +289,45 @@ def rebuild(ws: Workspace, progress: Progress | None = None,
 
 def _read_for_rebuild(ws: Workspace) -> Snapshot:
     """Papers and chunks as stored; refuses, pointing at a backup, when the papers themselves cannot be read."""
-    if not ws.settings.store.chroma_url and sqlite_path(ws).exists():
+    embedded = not ws.settings.store.chroma_url and sqlite_path(ws).exists()
+    if embedded:
         bad = _sqlite_problem(sqlite_path(ws))
         if bad:
             raise StoreError(f"cannot rebuild: the paper records are unreadable (SQLite: {bad}); {_restore_fix(ws)}")
     try:
         return read_library(ws.library)
-    except LitReviewError as exc:
-        raise StoreError(f"cannot rebuild: the paper records are unreadable ({exc}); {_restore_fix(ws)}") from None
     except Exception as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-        raise StoreError(f"cannot rebuild: a paper record is unreadable ({first}); {_restore_fix(ws)}") from None
+    if embedded:  # Chroma reads through its vector index; the records themselves are plain rows in SQLite
+        try:
+            return read_sqlite(sqlite_path(ws), ws.settings.store.collection_prefix)
+        except (sqlite3.DatabaseError, KeyError, ValueError) as exc:
+            first = f"{first}; read from SQLite directly: {exc}"
+    raise StoreError(f"cannot rebuild: the paper records are unreadable ({first}); {_restore_fix(ws)}")
+
+
+def read_sqlite(db: Path, prefix: str) -> Snapshot:
+    """Paper records and chunks straight from Chroma's SQLite rows, for when Chroma cannot load its vector index."""
+    rows: dict[str, dict[str, dict[str, object]]] = {"papers": {}, "chunks": {}}
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        for name in rows:
+            found = con.execute(
+                "SELECT e.embedding_id, m.key, m.string_value, m.int_value FROM embeddings e "
+                "JOIN segments s ON e.segment_id = s.id JOIN collections c ON s.collection = c.id "
+                "JOIN embedding_metadata m ON m.id = e.id WHERE c.name = ? AND s.scope = 'METADATA'",
+                (f"{prefix}-{name}",))
+            for rid, key, text, number in found:
+                rows[name].setdefault(rid, {})[key] = text if text is not None else number
+    finally:
+        con.close()
+    papers = sorted((Paper.model_validate_json(str(r["paper_json"])) for r in rows["papers"].values()),
+                    key=lambda p: p.title.casefold())
+    chunks = [Chunk(chunk_id=cid, paper_id=str(r["paper_id"]), index=int(str(r["index"])),
+                    n_chunks=int(str(r["n_chunks"])), title=str(r["title"]), text=str(r["chroma:document"]))
+              for cid, r in rows["chunks"].items()]
+    kept = {p.paper_id for p in papers}
+    grouped = _by_paper(chunks)
+    orphans = sum(len(cs) for pid, cs in grouped.items() if pid not in kept)
+    return Snapshot(header={"fingerprint": "sqlite", "orphan_chunks": orphans}, papers=papers,
+                    chunks={pid: cs for pid, cs in grouped.items() if pid in kept})
