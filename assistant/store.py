@@ -87,7 +87,7 @@ def store_failure(exc: BaseException, where: str, server: bool) -> StoreError:
     if server and _unreachable(exc):
         return StoreError(
             f"the Chroma server at {where} stopped answering ({type(exc).__name__}: {_first_line(exc)}); "
-            "restart it (`chroma run`) and run the command again; papers already stored stay whole"
+            "restart it (`chroma run`) and try again; papers already stored stay whole"
         )
     return StoreError(f"the Chroma library at {where} failed: {_first_line(exc)}; {_fix(server)}")
 

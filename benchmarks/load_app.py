@@ -161,7 +161,7 @@ async def session(browser: Any, url: str, i: int, upload: Path | None, expected:
         await base_url.fill(expected["stub"])
         await base_url.press("Enter")
         await idle(page)
-        secret = side.get_by_label("API key")
+        secret = side.locator("input[type='password']")
         await secret.fill(key)
         await secret.press("Enter")
         await idle(page)
@@ -172,7 +172,7 @@ async def session(browser: Any, url: str, i: int, upload: Path | None, expected:
         t0 = time.monotonic()
         await box.press("Enter")
         reply = page.locator("[data-testid='stChatMessage']").nth(1)
-        await reply.locator("[data-testid='stExpander']").last.wait_for()
+        await reply.locator("[data-testid='stExpander']").filter(has_text="Details").wait_for()
         rec["answer_s"] = time.monotonic() - t0
         await idle(page)
         rec["answer"] = (await reply.locator("[data-testid='stMarkdownContainer']").first.inner_text()).strip()
@@ -208,7 +208,7 @@ async def session(browser: Any, url: str, i: int, upload: Path | None, expected:
         await idle(page)
         users = await page.locator("[data-testid='stChatMessage']").all_inner_texts()
         rec["history_marks"] = sorted({m for text in users for m in MARK.findall(text)})
-        rec["sidebar_key_is_own"] = (await side.get_by_label("API key").input_value()) == key
+        rec["sidebar_key_is_own"] = (await side.locator("input[type='password']").input_value()) == key
         body = await page.locator("body").inner_text()
         rec["error_boxes"] = await page.locator("[data-testid='stAlertContentError']").count()
         rec["traceback"] = "Traceback" in body

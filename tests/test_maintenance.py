@@ -7,12 +7,16 @@ docs/reliability.md; these tests hold the contract on small libraries so the def
 from __future__ import annotations
 
 import gzip
+import json
 import os
+import random
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import chromadb
 import pytest
-from chromadb.api.client import SharedSystemClient
 from clitools import one_error_line, run
 from conftest import write_listing
 
@@ -21,9 +25,11 @@ from assistant.errors import StoreError
 from assistant.integrity import check_library, rebuild, sqlite_path
 from assistant.retrieval import bm25_cache
 from assistant.settings import load_settings
+from assistant.store import SCHEMA_VERSION, embedding_name
 from assistant.types import Paper
 from assistant.workspace import Workspace
 
+CLI = "import sys; from assistant.cli import main; sys.exit(main())"
 QUERIES = ["a framework for evaluating cybersecurity agents", "mixture of experts language model",
            "retrieval augmented generation benchmark"]
 
@@ -99,29 +105,50 @@ def test_restore_refuses_a_cut_backup_and_a_library_holding_other_papers(
         read_snapshot(bad)
 
 
-def test_random_bytes_in_the_vector_index_are_found_and_rebuilt(
-    small_ws: Workspace, capsys: pytest.CaptureFixture[str],
+def in_new_process(*argv: str) -> subprocess.CompletedProcess[str]:
+    """`litreview ARGV` in a fresh process (this one keeps Chroma's index in memory)."""
+    return subprocess.run([sys.executable, "-c", CLI, *argv], capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+
+
+STATE = ("import json; from assistant.workspace import Workspace; ws = Workspace(); "
+         f"print(json.dumps([sorted(p.model_dump_json() for p in ws.papers()), "
+         f"[[h.paper_id for h in ws.search(q, k=5)] for q in {QUERIES!r}]]))")
+
+
+@pytest.mark.slow
+def test_random_bytes_in_the_vector_index_on_disk_are_found_and_rebuilt(
+    litreview_home: Path, small_papers: list[Paper], tmp_path: Path,
 ) -> None:
-    before_papers, before_hits = papers(small_ws), results(small_ws)
-    bins = sorted(small_ws.settings.data_dir.glob("chroma/*/*.bin"))
-    if not bins:  # Chroma keeps small indexes in its log until they are flushed; force a flush by reopening
-        pytest.skip("no HNSW files on disk for a library this small")
-    del small_ws
-    rng = os.urandom
-    for f in bins:
+    # Chroma writes the HNSW files once hnsw:sync_threshold (1,000) records arrive; made first with a
+    # threshold of 4, these collections put this small library's index on disk as for any larger one.
+    settings = load_settings()
+    client = chromadb.PersistentClient(path=str(settings.data_dir / "chroma"),
+                                       settings=chromadb.Settings(anonymized_telemetry=False))
+    meta = {"hnsw:space": "cosine", "hnsw:sync_threshold": 4, "hnsw:batch_size": 4,
+            "embedding_model": embedding_name(settings), "schema": SCHEMA_VERSION}
+    for name in ("papers", "chunks", "meta"):
+        client.get_or_create_collection(f"litreview-{name}", embedding_function=None, metadata=meta)
+    ws = Workspace(settings)
+    ws.ingest([write_listing(tmp_path / "small.txt", small_papers)])
+    before = (sorted(p.model_dump_json() for p in papers(ws)), results(ws))
+    assert list(settings.data_dir.glob("chroma/*/index_metadata.pickle")), "the index did not reach the disk"
+    rng = random.Random(4)
+    for f in sorted(settings.data_dir.glob("chroma/*/*.bin")):
         data = bytearray(f.read_bytes())
-        at = len(data) // 3
-        data[at : at + 4096] = rng(min(4096, len(data) - at))
+        at = rng.randrange(0, max(1, len(data) - 4096))
+        data[at : at + 4096] = bytes(rng.randrange(256) for _ in range(min(4096, len(data) - at)))
         f.write_bytes(bytes(data))
-    SharedSystemClient.clear_system_cache()  # as a new process would: the index is read from the damaged files
-    ws = Workspace(load_settings())
-    report = check_library(ws)
-    assert not report.ok and any("vector index" in p.what for p in report.problems), report
-    code, _, err = run(capsys, "rebuild")
-    assert code == 0, err
-    ws = Workspace(load_settings())
-    assert check_library(ws).ok
-    assert papers(ws) == before_papers and results(ws) == before_hits
+
+    check = in_new_process("check")
+    assert check.returncode == 1 and "the vector index is damaged" in check.stdout, check.stdout + check.stderr
+    assert "fix: run `litreview rebuild`" in check.stdout
+    rebuilt = in_new_process("rebuild")
+    assert rebuilt.returncode == 0 and "rebuilt: 5 papers" in rebuilt.stdout, rebuilt.stderr
+    assert in_new_process("check").returncode == 0
+    after = subprocess.run([sys.executable, "-c", STATE], capture_output=True, text=True, timeout=600, check=True,
+                           env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert json.loads(after.stdout) == [before[0], before[1]]
 
 
 def test_missing_chunks_orphans_and_a_damaged_bm25_cache_are_found_and_rebuilt(

@@ -18,18 +18,17 @@ from pathlib import Path
 
 import pytest
 from clitools import one_error_line, run
-from conftest import SampleBuild
+from conftest import SAMPLE_FILES, write_listing
 from fakes import FakeChatModel, fake_backend, quote
-from servers import copy_library, free_port, start_chroma, stop
+from servers import free_port, start_chroma, stop
 from streamlit.testing.v1 import AppTest
 from test_crash_safety import ANSI, LITREVIEW, PROGRESS, read_until, start_in_pty, whole_papers_only
 
 from assistant.errors import StoreError
-from assistant.ingest import sample_dir
 from assistant.integrity import check_library
 from assistant.settings import LLMSettings, load_settings
 from assistant.sources import parse_file
-from assistant.store import Library
+from assistant.types import Paper
 from assistant.workspace import Workspace
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -72,25 +71,27 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Killable
             stop(srv.proc)
 
 
-def fill_from(sample_build: SampleBuild) -> Workspace:
-    """A workspace on the server holding the sample library (records and vectors copied from the embedded build)."""
+def fill(small_papers: list[Paper], folder: Path) -> Workspace:
+    """A workspace on the server holding a few sample papers and Cybench (about 15 chunks: quick to embed)."""
+    cybench = next(p for p in parse_file(SAMPLE_FILES[2]).papers if p.title.startswith("Cybench"))
     ws = Workspace(load_settings())
-    embedded = ws.settings.model_copy(update={"home": sample_build.home,
-                                              "store": ws.settings.store.model_copy(update={"chroma_url": None})})
-    copy_library(Library(embedded), ws.library)
+    report = ws.ingest([write_listing(folder / "few.txt", [*small_papers, cybench])])
+    assert report.new == len(small_papers) + 1
     return ws
 
 
 def says_server_stopped(line: str, url: str) -> None:
-    assert f"the Chroma server at {url}" in line and ("stopped answering" in line or "running" in line), line
-    assert "restart" in line, line
+    """One line naming the server and what to do (and no traceback)."""
+    assert url in line and "restart" in line and "\n" not in line.strip() and "Traceback" not in line, line
+    assert "stopped answering" in line or "server is running" in line, line
 
 
 def test_server_killed_mid_ingest_says_so_in_one_line_and_a_rerun_completes(
     server: Killable, litreview_home: Path,
 ) -> None:
-    total = len({p.paper_id for f in sorted(sample_dir().glob("*.txt")) for p in parse_file(f).papers})
-    proc, master = start_in_pty(["ingest", "--sample"], litreview_home)
+    files = [str(SAMPLE_FILES[0]), str(SAMPLE_FILES[2])]  # about 230 chunks: two embedding batches
+    total = len({p.paper_id for f in files for p in parse_file(Path(f)).papers})
+    proc, master = start_in_pty(["ingest", *files], litreview_home)
     try:
         read_until(master, proc, PROGRESS, frac=0.25)
         assert proc.poll() is None, "the ingest ended before the server could be killed"
@@ -119,7 +120,7 @@ def test_server_killed_mid_ingest_says_so_in_one_line_and_a_rerun_completes(
           f"{[p.what for p in report.problems] or 'no problems'}")
     assert all("without a paper record" in p.what for p in report.problems), report.problems
 
-    rerun = subprocess.run([LITREVIEW, "ingest", "--sample", "--json"], capture_output=True, text=True,
+    rerun = subprocess.run([LITREVIEW, "ingest", *files, "--json"], capture_output=True, text=True,
                            env={**os.environ, "LITREVIEW_HOME": str(litreview_home)}, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
     ws = Workspace(load_settings())
@@ -128,9 +129,9 @@ def test_server_killed_mid_ingest_says_so_in_one_line_and_a_rerun_completes(
 
 
 def test_server_killed_mid_search_is_one_line_and_searches_resume_after_a_restart(
-    server: Killable, sample_build: SampleBuild, capsys: pytest.CaptureFixture[str],
+    server: Killable, small_papers: list[Paper], tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    ws = fill_from(sample_build)
+    ws = fill(small_papers, tmp_path)
     before = {q: [h.paper_id for h in ws.search(q, k=5)] for q in QUERIES}
     failures: list[BaseException] = []
     served = 0
@@ -166,9 +167,9 @@ def test_server_killed_mid_search_is_one_line_and_searches_resume_after_a_restar
 
 
 def test_server_killed_mid_answer_in_the_app_is_one_message_and_the_next_question_is_answered(
-    server: Killable, sample_build: SampleBuild, monkeypatch: pytest.MonkeyPatch,
+    server: Killable, small_papers: list[Paper], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    fill_from(sample_build)
+    fill(small_papers, tmp_path)
     model = FakeChatModel(chunk_chars=4)
     real_backend = Workspace.backend
 
