@@ -134,6 +134,10 @@ def upload_file(folder: Path) -> Path:
     return path
 
 
+def step(i: int, what: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} session {i}: {what}", file=sys.stderr, flush=True)
+
+
 async def idle(page: Any) -> None:
     with contextlib.suppress(Exception):  # a quick run may be over before it is seen
         await page.wait_for_selector("[data-test-script-state='running']", timeout=1500)
@@ -153,6 +157,7 @@ async def session(browser: Any, url: str, i: int, upload: Path | None, expected:
         await page.goto(url)
         await page.locator(f"{MAIN} h1").filter(has_text="Ask your library").wait_for()
         rec["open_s"] = time.monotonic() - t0
+        step(i, "chat page open")
         side = page.locator("[data-testid='stSidebar']")
         await side.locator("[data-testid='stSelectbox']").click()
         await page.get_by_role("option", name="OpenAI-compatible server", exact=True).click()
@@ -165,6 +170,7 @@ async def session(browser: Any, url: str, i: int, upload: Path | None, expected:
         await secret.fill(key)
         await secret.press("Enter")
         await idle(page)
+        step(i, "back-end and key set")
 
         question = f"{QUESTION} (session {i})"
         box = page.locator("[data-testid='stChatInputTextArea']")
@@ -174,6 +180,7 @@ async def session(browser: Any, url: str, i: int, upload: Path | None, expected:
         reply = page.locator("[data-testid='stChatMessage']").nth(1)
         await reply.locator("[data-testid='stExpander']").filter(has_text="Details").wait_for()
         rec["answer_s"] = time.monotonic() - t0
+        step(i, "answered")
         await idle(page)
         rec["answer"] = (await reply.locator("[data-testid='stMarkdownContainer']").first.inner_text()).strip()
 
@@ -181,11 +188,15 @@ async def session(browser: Any, url: str, i: int, upload: Path | None, expected:
             await page.locator("[data-testid='stSidebarNav'] a").filter(has_text="Library").click()
             await page.locator(f"{MAIN} h1").filter(has_text="Your library").wait_for()
             await idle(page)
+            await page.locator(f"{MAIN} [data-testid='stExpander'] summary").filter(has_text="Add papers").click()
             await page.locator("input[type='file']").set_input_files(str(upload))
+            await page.get_by_text(upload.name).wait_for()
+            await idle(page)
             await page.locator(f"{MAIN} button").filter(has_text="Add to library").click()
             t0 = time.monotonic()
             await page.get_by_text(re.compile(r"\d+ new papers, \d+ duplicates")).wait_for()
             rec["upload_s"] = time.monotonic() - t0
+            step(i, "upload done")
             rec["upload_report"] = await page.get_by_text(re.compile(r"\d+ new papers, \d+ duplicates")).inner_text()
 
         query = SEARCHES[i % len(SEARCHES)]
@@ -199,6 +210,7 @@ async def session(browser: Any, url: str, i: int, upload: Path | None, expected:
         await page.get_by_text("(best matches first)").wait_for()
         await idle(page)
         rec["search_s"] = time.monotonic() - t0
+        step(i, "searched")
         first = page.locator("[data-testid='stDataFrame'] table[role='grid'] td").first
         rec["search_top"] = (await first.inner_text()).strip()
         rec["search_expected"] = expected[query]
@@ -214,6 +226,7 @@ async def session(browser: Any, url: str, i: int, upload: Path | None, expected:
         rec["traceback"] = "Traceback" in body
     except Exception as exc:
         rec["errors"].append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+        step(i, f"failed: {rec['errors'][-1]}")
     finally:
         await context.close()
 
@@ -266,6 +279,7 @@ def main() -> None:
     app = subprocess.Popen([sys.executable, "-c", CLI, "ui", "--port", str(port)], env=env_for(home),
                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
+        print(f"app starting on {url}", file=sys.stderr, flush=True)
         while not healthy(url):
             if app.poll() is not None:
                 raise SystemExit((work / "app.log").read_text()[-3000:])
