@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.backup import auto_snapshot
 from assistant.chunking import chunk_paper
 from assistant.embeddings import NamedEmbeddings
 from assistant.errors import SourceError
@@ -52,6 +53,8 @@ def ingest_paths(
             report.files.append(_read_one(path, index, stored, pending, updated))
         if progress:
             progress("reading", len(files), len(files))
+        if pending or updated:
+            auto_snapshot(library, settings)
         report.chunks_added = _write_new(list(pending.values()), library, embedder, settings, progress)
         if updated:
             library.update_records(updated.values())

@@ -69,7 +69,7 @@ class Retriever:
 
     def _stored_or_built(self, key: str) -> BM25Index:
         """Reading every paper and indexing it takes ~40 s at 100k papers; loading a saved index, well under 1 s."""
-        cache = IndexCache(self.library.settings.cache_dir / "bm25" / self.library.identity())
+        cache = bm25_cache(self.library)
         index = cache.load(key)
         if index is None:
             index = BM25Index.build(self.library.lexical_pages())
@@ -149,6 +149,10 @@ class Retriever:
         for c in missing:
             if c.paper_id in vectors:
                 c.paper_sim = float(vectors[c.paper_id] @ q)
+
+def bm25_cache(library: Library) -> IndexCache:
+    """Where this library's BM25 indexes are kept (one folder per library: a library made anew gets a new one)."""
+    return IndexCache(library.settings.cache_dir / "bm25" / library.identity())
 
 
 def _score(pool: list[Candidate], mode: SearchMode, settings: RetrievalSettings) -> None:

@@ -49,6 +49,7 @@ class StoreSettings(_Section):
     chroma_url: str | None = None  # e.g. http://127.0.0.1:8000 ; None = embedded, under home
     collection_prefix: str = "litreview"
     lock_timeout_s: float = Field(default=600.0, ge=0)
+    snapshots: int = Field(default=3, ge=0, le=1000)  # automatic snapshots kept in home/backups (0: none)
 
 
 class ChunkSettings(_Section):

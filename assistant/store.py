@@ -31,6 +31,11 @@ def embedding_name(settings: Settings) -> str:
     return MINILM_NAME if emb.provider == "minilm" else f"openai/{emb.openai_model}"
 
 
+def location(settings: Settings) -> str:
+    """Where the library lives (its server URL or its folder), for messages; known without opening it."""
+    return settings.store.chroma_url or str(settings.data_dir)
+
+
 def make_client(settings: Settings) -> Any:
     """A Chroma client: embedded under the data dir, or HTTP when a server URL is configured."""
     import chromadb
@@ -54,8 +59,56 @@ def make_client(settings: Settings) -> Any:
     except StoreError:
         raise
     except Exception as exc:  # chromadb raises many types; the user needs one line
-        where = url or str(settings.data_dir)
-        raise StoreError(f"cannot open the Chroma library at {where}: {first_line(exc)}") from None
+        raise StoreError(
+            f"cannot open the Chroma library at {location(settings)}: {first_line(exc)}; {_fix(bool(url))}"
+        ) from None
+
+
+def _fix(server: bool) -> str:
+    if server:
+        return "check that its `chroma run` server is running and reachable (restart it), then run the command again"
+    return "run `litreview check` to see what is damaged and how to repair it"
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """A transport failure (refused, reset, cut mid-response, timed out), not an answer from the server."""
+    import httpx
+
+    return isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError)
+
+
+def store_failure(exc: BaseException, where: str, server: bool) -> StoreError:
+    """One line for a failed Chroma call: which library, what happened, what to do."""
+    if server and _unreachable(exc):
+        return StoreError(
+            f"the Chroma server at {where} stopped answering ({type(exc).__name__}: {first_line(exc)}); "
+            "restart it (`chroma run`) and try again; papers already stored stay whole"
+        )
+    return StoreError(f"the Chroma library at {where} failed: {first_line(exc)}; {_fix(server)}")
+
+
+class _Guarded:
+    """A Chroma collection whose failures become one StoreError line (calls and attributes pass through)."""
+
+    def __init__(self, collection: Any, where: str, server: bool) -> None:
+        self._collection = collection
+        self._where = where
+        self._server = server
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._collection, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return attr(*args, **kwargs)
+            except (StoreError, TypeError):  # ours already, or a programming error to see as it is
+                raise
+            except Exception as exc:
+                raise store_failure(exc, self._where, self._server) from None
+
+        return call
 
 
 @dataclass(frozen=True)
@@ -88,7 +141,7 @@ class Library:
     @property
     def where(self) -> str:
         """Where the library lives, for messages."""
-        return self.settings.store.chroma_url or str(self.settings.data_dir)
+        return location(self.settings)
 
     def _collection(self, name: str) -> Any:
         # a wide search beam keeps the approximate HNSW search close to exact at these sizes
@@ -97,6 +150,8 @@ class Library:
         try:
             col = self._client.get_or_create_collection(name, embedding_function=None, metadata=meta)
         except Exception as exc:
+            if self.settings.store.chroma_url and _unreachable(exc):
+                raise store_failure(exc, self.where, True) from None
             raise StoreError(f"cannot open collection '{name}' at {self.where}: {first_line(exc)}") from None
         built_with = (col.metadata or {}).get("embedding_model")
         if built_with and built_with != self.model_name:
@@ -105,7 +160,7 @@ class Library:
                 f"'{self.model_name}' is configured; switch back, or use another LITREVIEW_HOME "
                 "and ingest again"
             )
-        return col
+        return _Guarded(col, self.where, bool(self.settings.store.chroma_url))
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -160,12 +215,8 @@ class Library:
     def chunks_of(self, paper_id: str) -> list[Chunk]:
         """A paper's chunks in order."""
         got = self._chunks.get(where={"paper_id": paper_id}, include=["documents", "metadatas"])
-        chunks = [
-            Chunk(chunk_id=cid, paper_id=paper_id, index=int(m["index"]), n_chunks=int(m["n_chunks"]),
-                  title=str(m["title"]), text=doc)
-            for cid, doc, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        ]
-        return sorted(chunks, key=lambda c: c.index)
+        rows = zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        return sorted((_chunk(cid, doc, m) for cid, doc, m in rows), key=lambda c: c.index)
 
     def query_chunks(self, vector: Sequence[float], n: int) -> list[ChunkMatch]:
         """The n chunks nearest to a query vector (fewer when the library holds fewer)."""
@@ -285,6 +336,30 @@ class Library:
                 self._chunks.delete(ids=orphans[start : start + 1000])
         return len(orphans)
 
+    # -- maintenance (assistant/integrity.py, assistant/backup.py) -------------------------------
+
+    def all_chunks(self) -> list[Chunk]:
+        """Every stored chunk, with or without a paper record, in no particular order."""
+        got = _read(self._chunks, None, ["documents", "metadatas"])
+        return [_chunk(cid, doc, m) for cid, doc, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+
+    def recorded_models(self) -> dict[str, str | None]:
+        """The embedding model each collection records (None when it records none)."""
+        return {str(col.name): (col.metadata or {}).get("embedding_model") for col in (self._papers, self._chunks)}
+
+    def reset(self) -> None:
+        """Drop the papers and chunks collections (and their vector indexes) and make them anew, empty."""
+        with self._lock:
+            for col in (self._papers, self._chunks):
+                try:
+                    self._client.delete_collection(col.name)
+                except Exception as exc:
+                    raise store_failure(exc, self.where, bool(self.settings.store.chroma_url)) from None
+            prefix = self.settings.store.collection_prefix
+            self._papers = self._collection(f"{prefix}-papers")
+            self._chunks = self._collection(f"{prefix}-chunks")
+            self._bump_generation()
+
 
 READ_PAGE = 5000  # records per read: Chroma binds one SQL variable per record, SQLite allows 32,766
 
@@ -311,6 +386,11 @@ def _paper_meta(paper: Paper) -> dict[str, Any]:
     if paper.year is not None:
         meta["year"] = paper.year
     return meta
+
+
+def _chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    return Chunk(chunk_id=chunk_id, paper_id=str(meta["paper_id"]), index=int(meta["index"]),
+                 n_chunks=int(meta["n_chunks"]), title=str(meta["title"]), text=text)
 
 
 def _chunk_meta(paper: Paper, chunk: Chunk) -> dict[str, Any]:

@@ -158,9 +158,11 @@ class Workspace:
 
     def delete(self, paper_ids: Sequence[str]) -> int:
         """Remove papers from the library; returns how many were removed."""
+        from assistant.backup import auto_snapshot
         from assistant.locking import write_lock
 
         with write_lock(self.settings):
+            auto_snapshot(self.library, self.settings)
             return self.library.delete_papers(paper_ids)
 
     def stats(self) -> LibraryStats:

@@ -46,29 +46,34 @@ def heartbeat(url: str) -> bool:
         return False
 
 
-@contextmanager
-def chroma_server(data: Path) -> Iterator[str]:
-    """Start `chroma run` on a free port with its data in `data`; yield its URL; always stop it."""
+def start_chroma(data: Path, port: int) -> subprocess.Popen[bytes]:
+    """`chroma run` on 127.0.0.1:port with its data in data/db, once it answers (log appended to data/server.log)."""
     exe = chroma_executable()
     if exe is None:
         raise RuntimeError("the chroma executable is not installed (it comes with the chromadb package)")
-    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = data / "server.log"
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:
         proc = subprocess.Popen([exe, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
                                 stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + STARTUP_LIMIT_S
-            while not heartbeat(url):
-                if proc.poll() is not None:
-                    raise RuntimeError(f"chroma run exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"chroma run did not answer within {STARTUP_LIMIT_S:.0f} s")
-                time.sleep(0.2)
-            yield url
-        finally:
+    deadline = time.monotonic() + STARTUP_LIMIT_S
+    while not heartbeat(url):
+        if proc.poll() is not None or time.monotonic() > deadline:
             stop(proc)
+            raise RuntimeError(f"chroma run did not answer on {url}: {log_path.read_text()[-2000:]}")
+        time.sleep(0.2)
+    return proc
+
+
+@contextmanager
+def chroma_server(data: Path) -> Iterator[str]:
+    """Start `chroma run` on a free port with its data in `data`; yield its URL; always stop it."""
+    port = free_port()
+    proc = start_chroma(data, port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)
 
 
 def copy_library(source: Library, target: Library) -> None:

@@ -48,13 +48,16 @@ def sidebar() -> None:
 def main(page: str | None = None) -> None:
     """Draw the app; `page` renders one page directly (tests), else the navigation chooses."""
     st.set_page_config(page_title="litreview", page_icon=":material/menu_book:", layout="wide")
-    sidebar()
+    with ui.guard("Reading the library"):  # e.g. its Chroma server stopped answering: one message, not a crash
+        sidebar()
     if page is not None:
-        PAGES[page][0]()
+        with ui.guard("This page"):
+            PAGES[page][0]()
         return
     nav = st.navigation([st.Page(fn, title=title, icon=icon, url_path=path, default=path == "chat")
                          for path, (fn, title, icon) in PAGES.items()])
-    nav.run()
+    with ui.guard("This page"):
+        nav.run()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from assistant.cli import ui as _ui  # noqa: F401  isort: skip
 from assistant.cli import eval as _eval  # noqa: F401  isort: skip
 from assistant.cli import export as _export  # noqa: F401  isort: skip
 from assistant.cli import doctor as _doctor  # noqa: F401  isort: skip
+from assistant.cli import maintain as _maintain  # noqa: F401  isort: skip
 
 
 def main(argv: list[str] | None = None) -> int:
