@@ -114,8 +114,10 @@ def _library(ws: Workspace) -> Iterator[Check]:
 
 
 def library_problems(ws: Workspace) -> list[tuple[str, str]]:
-    """Integrity problems of an opened library as (problem, fix); the hook `litreview check` plugs into."""
-    return []
+    """Integrity problems of an opened library as (problem, fix): what `litreview check` finds."""
+    from assistant.integrity import check_library
+
+    return [(p.what, p.fix) for p in check_library(ws).problems]
 
 
 def _backend(ws: Workspace) -> Iterator[Check]:
