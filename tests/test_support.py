@@ -104,7 +104,7 @@ def test_a_sentence_citing_the_wrong_source_fails(checker: SupportChecker, sourc
         ("Language models consistently show inverse scaling on 11 datasets from a public contest [1].", "scope",
          "'consistently'"),
         ("RewardDance significantly surpasses state-of-the-art methods by a wide margin on every benchmark [2].",
-         "scope", "'every'"),
+         "scope", "'significantly'"),
         ("Language models show inverse scaling on 11 datasets from a public contest, including MMLU [1].", "novel",
          "'MMLU'"),
         ("Language models show inverse scaling on eleven datasets from the Inverse Scaling Prize [1].", "", ""),

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import venv
@@ -62,8 +64,19 @@ def pip(python: Path | str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    dist = tmp_path_factory.mktemp("dist")
+def scratch() -> Iterator[Path]:
+    """A folder of this run's own, outside pytest's basetemp: a pytest session started meanwhile (the test
+    takes many minutes) deletes all but the three newest basetemps, the virtualenv with them."""
+    path = Path(tempfile.mkdtemp(prefix="litreview-wheel-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def wheel(scratch: Path) -> Path:
+    dist = scratch / "dist"
     done = pip(sys.executable, "wheel", "-q", "--no-deps", "-w", str(dist), str(ROOT))
     assert done.returncode == 0, done.stderr[-3000:]
     (built,) = dist.glob("litreview-*.whl")
@@ -80,8 +93,9 @@ def test_the_wheel_carries_prompts_app_config_and_sample(wheel: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
-    work = tmp_path_factory.mktemp("installed")
+def installed(wheel: Path, scratch: Path) -> Iterator[Installed]:
+    work = scratch / "installed"
+    work.mkdir()
     assert not work.resolve().is_relative_to(ROOT)
     times: dict[str, float] = {}
     start = time.monotonic()
