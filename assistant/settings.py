@@ -19,7 +19,7 @@ HOME_ENV = "LITREVIEW_HOME"
 CONFIG_NAME = "config.toml"
 ENV_PREFIX = "LITREVIEW_"
 # LITREVIEW_* variables read outside Settings (by the CLI, prompts, set-up and tests): not typos
-OTHER_ENV = {"DEBUG", "PROMPTS_DIR", "WHEEL_CACHE", "VENV", "SCREENSHOTS", "FUZZ_EXAMPLES"}
+OTHER_ENV = {"DEBUG", "PROMPTS_DIR", "WHEEL_CACHE", "WHEELHOUSE", "WHEEL_TEST", "VENV", "SCREENSHOTS", "FUZZ_EXAMPLES"}
 
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import chromadb
 import pytest
 from clitools import one_error_line, run
-from conftest import write_listing
+from helpers import write_listing
 
 from assistant.backup import backup, read_snapshot, snapshots
 from assistant.errors import StoreError

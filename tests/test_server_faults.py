@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from clitools import one_error_line, run
-from conftest import SAMPLE_FILES, write_listing
+from helpers import SAMPLE_FILES, write_listing
 from fakes import FakeChatModel, fake_backend, quote
 from servers import free_port, start_chroma, stop
 from streamlit.testing.v1 import AppTest
