@@ -163,7 +163,7 @@ def test_a_run_resumes_after_its_records_file_is_cut_in_half(capsys: pytest.Capt
     argv = ["--suite", "retrieval", "--dataset", str(data), "--out", str(tmp_path / "run")]
     first = CountRank(monkeypatch)
     eval_ok(capsys, *argv)
-    assert len(first.queries) == 1 + 3 * len(SMALL_RETRIEVAL)  # a warm-up, then 3 modes per query
+    assert len(first.queries) == 1 + 4 * len(SMALL_RETRIEVAL)  # a warm-up, then 4 modes per query
     clean = results(tmp_path / "run")["suites"]["retrieval"]
 
     records = tmp_path / "run" / "records.jsonl"
@@ -177,7 +177,7 @@ def test_a_run_resumes_after_its_records_file_is_cut_in_half(capsys: pytest.Capt
     _, err = eval_ok(capsys, *argv)
     queries = {json.loads(x)["id"]: json.loads(x)["query"] for x in data.read_text(encoding="utf-8").splitlines()}
     rest = [queries[i] for i in SMALL_RETRIEVAL if i not in kept_ids]
-    assert again.queries[1:] == [q for q in rest for _ in range(3)]  # only the unfinished cases ran
+    assert again.queries[1:] == [q for q in rest for _ in range(4)]  # only the unfinished cases ran
     assert "resuming" in err
     resumed = results(tmp_path / "run")["suites"]["retrieval"]
     assert resumed["resumed"] == len(kept_ids)
@@ -194,7 +194,7 @@ def test_an_interrupted_run_keeps_its_finished_cases(capsys: pytest.CaptureFixtu
                                                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = subset(tmp_path / "small.jsonl", "retrieval_dev.jsonl", SMALL_RETRIEVAL)
     argv = ["eval", "--suite", "retrieval", "--dataset", str(data), "--out", str(tmp_path / "run")]
-    CountRank(monkeypatch, stop_after=1 + 3 * 5)  # the warm-up and five whole cases
+    CountRank(monkeypatch, stop_after=1 + 4 * 5)  # the warm-up and five whole cases
     code, _, err = run(capsys, *argv)
     assert code == 130 and "rerun the same command to resume" in err
     assert not (tmp_path / "run" / "results.json").exists()
@@ -203,7 +203,7 @@ def test_an_interrupted_run_keeps_its_finished_cases(capsys: pytest.CaptureFixtu
 
     again = CountRank(monkeypatch)
     eval_ok(capsys, *argv[1:])
-    assert len(again.queries) == 1 + 3 * (len(SMALL_RETRIEVAL) - 5)
+    assert len(again.queries) == 1 + 4 * (len(SMALL_RETRIEVAL) - 5)
     resumed = results(tmp_path / "run")["suites"]["retrieval"]
     assert resumed["resumed"] == 5 and [r["id"] for r in resumed["records"]] == SMALL_RETRIEVAL
 
@@ -218,7 +218,7 @@ def test_other_data_in_the_same_run_folder_needs_force(capsys: pytest.CaptureFix
     assert code == 1 and "--force" in one_error_line(err)
     counter = CountRank(monkeypatch)
     eval_ok(capsys, *argv[1:], "--force")
-    assert len(counter.queries) == 1 + 3 * 1  # everything ran afresh
+    assert len(counter.queries) == 1 + 4 * 1  # everything ran afresh
     assert results(tmp_path / "run")["suites"]["retrieval"]["resumed"] == 0
 
 
