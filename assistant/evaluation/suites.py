@@ -185,15 +185,17 @@ class QASuite(Suite[QACase]):
 
 def suite_names() -> tuple[str, ...]:
     """Every suite, in the order `--suite all` runs them."""
-    return ("retrieval", "qa", "compare", "related")
+    return ("retrieval", "qa", "compare", "related", "writing")
 
 
 def suite_class(name: str) -> type[Suite[Any]]:
     """The suite class of that name (one of suite_names())."""
     from assistant.evaluation.generators import CompareSuite, RelatedSuite
+    from assistant.evaluation.writing import WritingSuite
 
     classes: dict[str, type[Suite[Any]]] = {
         "retrieval": RetrievalSuite, "qa": QASuite, "compare": CompareSuite, "related": RelatedSuite,
+        "writing": WritingSuite,
     }
     return classes[name]
 
