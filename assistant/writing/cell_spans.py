@@ -119,6 +119,8 @@ def _hits(spec: FieldSpec, text: str) -> list[tuple[int, int]]:
         for m in pattern.finditer(text):
             a, b = m.span()
             lead = re.match(r"(?:on|using|across|with)\s+(?:the\s+)?", text[a:b], _I)
+            while b < len(text) and (text[b].isalnum() or (text[b] in "-+." and text[b + 1:b + 2].isalnum())):
+                b += 1  # "AIME" of "AIME25": the whole name
             spans.append((a + (lead.end() if lead else 0), b))
     return spans
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
@@ -72,7 +73,7 @@ class Candidate:
 
 
 def _stem_words(words: Sequence[str]) -> tuple[str, ...]:
-    return tuple(t for w in words if w.lower() not in _JOIN for t in query_terms(w.replace("-", " ")))
+    return tuple(t for w in words if w.lower() not in _JOIN for part in w.split("-") for t in _word_terms(part))
 
 
 def _content(word: str) -> bool:
@@ -133,8 +134,20 @@ def _uses(stream: tuple[str, ...], key: tuple[str, ...]) -> bool:
     return any(stream[i:i + n] == key for i in range(len(stream) - n + 1))
 
 
+@cache
+def _word_terms(word: str) -> tuple[str, ...]:
+    return tuple(query_terms(word))
+
+
 def _stream(paper: Paper) -> tuple[str, ...]:
-    return tuple(query_terms(f"{paper.title} . {paper.abstract}".replace("-", " ")))
+    """The paper's content stems in order, repeats kept (query_terms alone drops them)."""
+    text = f"{paper.title} {paper.abstract}".replace("-", " ")
+    return tuple(t for word in re.findall(r"\w+", text) for t in _word_terms(word))
+
+
+def used_by(paper: Paper, key: tuple[str, ...]) -> bool:
+    """True when the paper's title or abstract writes the phrase's content words side by side, in order."""
+    return _uses(_stream(paper), key)
 
 
 def candidates(papers: Sequence[Paper], weights: TermWeights) -> list[Candidate]:

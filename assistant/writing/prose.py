@@ -19,6 +19,7 @@ from assistant.writing.compare_fields import field_spec
 _COUNT = {2: "Both", 3: "All three", 4: "All four", 5: "All five", 6: "All six"}
 _SOME = {2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six"}
 _NAME = re.compile(r"^([A-Z][\w\-+.]*[A-Z0-9][\w\-+.]*|[A-Z][a-z]+[A-Z][\w\-+]*)\s*:")
+_PASSIVES = ("studied", "addressed", "used", "leveraged", "explored", "proposed", "considered", "investigated")
 _ARTICLE = re.compile(r"^(?:a|an|the)\s", re.IGNORECASE)
 
 
@@ -38,12 +39,15 @@ def and_list(items: Sequence[str]) -> str:
 
 
 def shared(phrase: str, numbers: Sequence[int], total: int) -> list[str]:
-    """Wordings of "the cited papers all study <phrase>"."""
+    """Wordings of "the cited papers all study <phrase>": the support check keeps the first whose frame
+    words the cited abstracts also use."""
     k = len(numbers)
     subject = (f"{_COUNT.get(k, f'All {k}')} papers" if k == total
                else f"{_SOME.get(k, str(k))} of the papers")
-    return [f"{subject} study {phrase} {cites(numbers)}.",
-            f"{capital(phrase)} {'is' if not phrase.endswith('s') else 'are'} studied in {cites(numbers)}."]
+    be = "are" if phrase.endswith("s") and not phrase.endswith("ss") else "is"
+    out = [f"{subject} {verb} {phrase} {cites(numbers)}." for verb in ("study", "address", "use")]
+    out += [f"{capital(phrase)} {be} {verb} in {cites(numbers)}." for verb in _PASSIVES]
+    return out
 
 
 def paper_name(paper: Paper) -> str | None:
