@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from assistant.lexical import query_terms
 from assistant.writing.compare_fields import STRONG_CUE, FieldSpec, informative, keep_units, trim_span
 
-MAX_CELL_WORDS = 18
+MAX_CELL_WORDS = 16
 WORD_COST = 0.02  # per word away from TARGET_WORDS: among spans with the same signal, one of about that length wins
-TARGET_WORDS = 12
+TARGET_WORDS = 11
 REUSED_WORDS = 3
 MARGIN = 0.5  # a span this much worse than the sentence's best (taken by another field) is not used
 _I = re.IGNORECASE
