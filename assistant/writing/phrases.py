@@ -119,11 +119,12 @@ def noun_phrases(text: str, title: bool = False) -> list[str]:
                 if _head_ok(run[b - 1]):
                     out.append(" ".join(run[a:b]))
         # "tool learning for language models": a head run, the joining word, the run right after it
-        if run and i + 1 < len(runs) and joins[i + 1] and runs[i + 1]:
+        joiner = joins[i + 1] if i + 1 < len(runs) else None
+        if run and joiner and runs[i + 1]:
             nxt = runs[i + 1]
             for a in range(max(0, len(run) - 2), len(run)):
                 for b in range(1, min(3, len(nxt)) + 1):
-                    words = [*run[a:], joins[i + 1], *nxt[:b]]
+                    words = [*run[a:], joiner, *nxt[:b]]
                     if len(words) <= MAX_WORDS and _head_ok(nxt[b - 1]) and _head_ok(run[-1]):
                         out.append(" ".join(words))
     return out
