@@ -24,6 +24,7 @@ from assistant.errors import BackendError, LitReviewError
 from assistant.evidence import EvidencePicker
 from assistant.settings import HOME_ENV, load_settings
 from assistant.workspace import Workspace
+from assistant.writing.cell_spans import MAX_CELL_WORDS, phrase_options
 from assistant.writing.compare import (
     CELL_SCHEMA,
     LOCAL_CELL_TOKENS,
@@ -255,16 +256,17 @@ def test_a_server_rejecting_json_schema_gets_json_object_then_nothing(ws: Worksp
         "json_schema", "json_object", None, None]
 
 
-def test_the_local_model_may_only_choose_a_clause_of_the_sentence(ws: Workspace, use_model: Use) -> None:
+def test_the_local_model_may_only_choose_a_phrase_of_the_sentence(ws: Workspace, use_model: Use) -> None:
     method = field_spec("method")
-    model = FakeChatModel().enqueue(reply(span=lambda s: span_options(method, s)[0]))
+    paper = ws.get_papers(ids(ws, [SPANN]))[ids(ws, [SPANN])[0]]
+    model = FakeChatModel().enqueue(reply(span=lambda s: phrase_options(method, s, paper.title)[0]))
     table = compare_papers(use_model(model, "local"), papers=ids(ws, [SPANN]), fields="method")
     cell, bound = table.rows[0].cells[0], model.bound[0]
     assert bound["max_tokens"] == LOCAL_CELL_TOKENS and "response_format" not in bound
     enum = json.loads(bound["json_schema"])["properties"]["span"]["enum"]
-    assert enum == [*span_options(method, cell.provenance or ""), ""] and len(enum) > 3
-    assert cell.mode == "generated" and cell.value == enum[0]
-    assert enum[0] == "a simple but efficient memory-disk hybrid indexing and search system"
+    assert enum == [*phrase_options(method, cell.provenance or "", paper.title), ""] and len(enum) > 3
+    assert cell.mode == "generated" and cell.value == enum[0] and "SPANN" in cell.value
+    assert all(len(o.split()) <= MAX_CELL_WORDS and o in (cell.provenance or "") for o in enum[:-1])
 
 
 def test_a_span_dropping_the_number_falls_back(ws: Workspace, use_model: Use) -> None:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 from clitools import one_error_line, run
-from helpers import SAMPLE_FILES, write_listing
 from fakes import FakeChatModel, fake_backend, quote
+from helpers import SAMPLE_FILES, write_listing
 from servers import free_port, start_chroma, stop
 from streamlit.testing.v1 import AppTest
 from test_crash_safety import ANSI, LITREVIEW, PROGRESS, read_until, start_in_pty, whole_papers_only

@@ -20,6 +20,7 @@ from langchain_core.messages import BaseMessage
 import assistant.llm.backends
 from assistant.citations import cited_in, strip_markers
 from assistant.context import render_source
+from assistant.evaluation.writing import dangling, has_verb, sentences, template_phrases
 from assistant.evidence import TermWeights
 from assistant.llm.backends import Backend
 from assistant.settings import LLMSettings
@@ -27,9 +28,10 @@ from assistant.support import SupportChecker, answer_sentences
 from assistant.text import split_sentences
 from assistant.types import Paper, SentenceCheck, Source
 from assistant.workspace import Workspace
+from assistant.writing import phrases, prose
 from assistant.writing.models import Summary
 from assistant.writing.summary import Summarizer, retold, shortened, summarize, summary_markdown
-from assistant.writing.synthesis import agreements, code_synthesis, differences, key_phrases
+from assistant.writing.synthesis import code_synthesis
 from assistant.writing.synthesis_llm import budget
 
 INVERSE = "Inverse Scaling: When Bigger Isn't Better"
@@ -133,9 +135,10 @@ def test_extractive_summary_of_named_papers(ws: Workspace, named: Named) -> None
     assert " we " not in " ".join(p.tldr for p in summary.papers).lower()
     # the synthesis: shared themes, what sets each paper apart, an open question
     assert len(answer_sentences(summary.synthesis)) >= 3
-    assert re.search(r"(?:common to|what) \[1, 2\]", summary.synthesis), summary.synthesis
-    assert "Where [1] is about" in summary.synthesis and "[3] is about" in summary.synthesis
-    assert "LiveMCPBench" in summary.synthesis and "inverse scaling" in summary.synthesis
+    said = sentences(summary.synthesis)
+    assert not [t for x in said for t in template_phrases(x)], summary.synthesis  # no "X is what [1] is about"
+    assert all(has_verb(x) and not dangling(x) for x in said), said
+    assert "differ in approach" in summary.synthesis and "LiveMCPBench" in summary.synthesis  # approaches named
     assert "perform poorly" in summary.synthesis  # LiveMCPBench: "However, we observe … perform poorly …"
     assert events[0] == ("summaries", 0, 3) and ("summaries", 3, 3) in events and events[-1] == ("synthesis", 1, 1)
     assert summary.seconds > 0
@@ -169,29 +172,27 @@ def test_one_paper_has_no_synthesis(ws: Workspace) -> None:
     assert "## Synthesis" not in md and f"- **{METAWORLD}** (2019): {tldr}" in md
 
 
-def test_synthesis_frames_add_no_content_words(ws: Workspace) -> None:
-    """The words around the phrases are stop words, so a sentence's content terms all come from its papers."""
+def test_synthesis_phrases_are_noun_phrases_of_the_papers_they_cite(ws: Workspace) -> None:
+    """What the papers share is a phrase of two or more words each cited paper uses; each approach is a
+    span of that paper's own abstract (after its name, from its title)."""
     chosen = papers(ws)
     weights = TermWeights(ws.retriever.bm25())
-    shared, own = key_phrases(chosen, [1, 2, 3], weights)
-    sentences = [s for pair in agreements(shared) for s in pair] + differences(own, 2)
-    assert sentences and any("Where" in s for s in sentences)
-    phrases = [p.text for p in shared] + [p.text for ps in own.values() for p in ps]
-    for sentence in sentences:
-        frame = sentence
-        for text in sorted(phrases, key=len, reverse=True):
-            frame = frame.replace(text, " ").replace(text[:1].upper() + text[1:], " ")
-        assert set(weights.terms(re.sub(r"\[[\d, ]+\]", " ", frame))) <= {"common"}, (sentence, frame)
-    # every phrase comes from the abstracts it is attributed to
-    for phrase in shared:
-        for n in phrase.papers:
-            assert set(phrase.key) <= set(weights.terms(chosen[n - 1].title + " " + chosen[n - 1].abstract))
+    found = phrases.rank(chosen, weights, ws.embedder, min_papers=2, n=2)
+    for cand in found:
+        assert len(cand.text.split()) >= 2 and len(cand.papers) >= 2, cand
+        assert all(phrases.used_by(chosen[i], cand.key) for i in cand.papers), cand
+    for paper in chosen:
+        approach = prose.approach(paper)
+        assert approach, paper.title
+        name = prose.paper_name(paper)
+        body = approach.removeprefix(f"{name}, ") if name else approach
+        assert body in paper.abstract, (approach, paper.title)
 
 
 class _RejectingChecker(SupportChecker):
     """The real check, except that every sentence holding `word` fails."""
 
-    word = "Where"
+    word = "differ in approach"
 
     def check(self, text: str, sources: Sequence[Source]) -> list[SentenceCheck]:
         return [c.model_copy(update={"supported": False, "reason": "rejected"}) if self.word in c.text else c
@@ -206,8 +207,9 @@ def test_an_unsupported_synthesis_sentence_is_left_out(ws: Workspace) -> None:
     text, checks = code_synthesis(chosen, sources, base.weights, base.checker)
     strict_text, strict_checks = code_synthesis(
         chosen, sources, base.weights, _RejectingChecker(base.embeddings, base.weights, ws.settings.answer))
-    assert "Where" in text and "Where" not in strict_text
-    assert [c.text for c in strict_checks] == [c.text for c in checks if "Where" not in c.text]
+    word = _RejectingChecker.word
+    assert word in text and word not in strict_text
+    assert [c.text for c in strict_checks] == [c.text for c in checks if word not in c.text]
     assert strict_text == " ".join(c.text for c in strict_checks) and strict_checks
 
 

@@ -14,7 +14,16 @@ from pydantic import BaseModel, Field
 from assistant.citations import CITE, marker_numbers
 from assistant.errors import BackendError, LitReviewError
 from assistant.evaluation.base import Metrics, Suite, check_titles, mean, percentile
-from assistant.evaluation.compare import CellRecord, CompareCase, papers_by_title, records, run_case, summarise
+from assistant.evaluation.compare import (
+    CellRecord,
+    CompareCase,
+    papers_by_title,
+    records,
+    run_case,
+    summarise,
+    sweep,
+)
+from assistant.settings import LLMSettings
 from assistant.writing.models import RelatedWorkDraft
 from assistant.writing.related import related_work
 
@@ -22,7 +31,9 @@ CITE_KEYS = re.compile(r"\\cite\{([^}]*)\}")
 
 
 class CompareSuite(Suite[CompareCase]):
-    """Cell accuracy (all, stated, not stated, per field), provenance verbatim rate, table time, tokens."""
+    """Cell accuracy (all, stated, not stated, per field), provenance verbatim rate, table time, tokens, and
+    the not-stated threshold sweep: each table is also run extractively with every field forced to "stated"
+    and each candidate threshold applied to the scores (leave-one-table-out figures beside the best)."""
 
     name = "compare"
     case_model = CompareCase
@@ -35,6 +46,8 @@ class CompareSuite(Suite[CompareCase]):
     def run_case(self, case: CompareCase) -> dict[str, Any]:
         """One table: its cells scored, its time and tokens."""
         table, seconds = run_case(self.ws, case, self.by_title, self.llm)
+        forced, _ = run_case(self.ws, case, self.by_title, LLMSettings(provider="extractive"),
+                             dict.fromkeys(case.fields, -9.0))
         u = table.usage
         return {
             "id": case.id, "seconds": round(seconds, 3), "prompt_tokens": u.prompt_tokens,
@@ -42,6 +55,7 @@ class CompareSuite(Suite[CompareCase]):
             "cost_usd": u.cost_usd if u.cost_usd is not None else self.backend.cost(u.prompt_tokens,
                                                                                      u.completion_tokens),
             "cells": [c.model_dump() for c in records(case, table, self.by_title)],
+            "forced": [c.model_dump() for c in records(case, forced, self.by_title)],
         }
 
     def summarise(self, records: Sequence[dict[str, Any]]) -> tuple[Metrics, dict[str, Any]]:
@@ -60,8 +74,13 @@ class CompareSuite(Suite[CompareCase]):
             "cost_usd": round(sum(costs), 6) if costs else None,
         }
         metrics.update({f"field.{f}": v for f, v in s["per_field"].items()})
+        forced = [CellRecord.model_validate(c) for r in records for c in r.get("forced", [])]
+        swept = sweep(forced) if forced else {}
+        for f, curve in swept.items():
+            metrics[f"sweep.{f}.best_threshold"] = curve["best_threshold"]
+            metrics[f"sweep.{f}.loco_accuracy"] = curve["loco_accuracy"]
         return metrics, {"per_field": s["per_field"], "modes": s["modes"], "stated_cells": s["stated_cells"],
-                         "not_stated_cells": s["not_stated_cells"]}
+                         "not_stated_cells": s["not_stated_cells"], "threshold_sweep": swept}
 
 
 class RelatedCase(BaseModel):

@@ -9,7 +9,7 @@ from assistant.evaluation.plots import LATENCY_PNG, RECALL_PNG, latency_histogra
 from assistant.evaluation.results import REPORT_NAME, RunResults, SuiteResult
 
 TITLES = {"retrieval": "Retrieval", "qa": "Question answering", "compare": "Comparison tables",
-          "related": "Related-work drafts"}
+          "related": "Related-work drafts", "support": "Support check", "writing": "Writing quality"}
 RETRIEVAL_COLUMNS = [("recall@5", "recall@5"), ("recall@10", "recall@10"), ("mrr", "MRR"),
                      ("ndcg@10", "nDCG@10"), ("capped_recall@10", "capped recall@10")]
 
@@ -90,6 +90,10 @@ def _related(s: SuiteResult, out_dir: Path) -> list[str]:
     return lines
 
 
+def _metrics_only(s: SuiteResult, out_dir: Path) -> list[str]:
+    return _metrics_table(s.metrics)
+
+
 SECTIONS = {"retrieval": _retrieval, "qa": _qa, "compare": _compare, "related": _related}
 
 
@@ -111,7 +115,7 @@ def render(results: RunResults, out_dir: Path) -> str:
                      f"| {s.seconds:.1f} |")
     for s in r.suites.values():
         lines += ["", f"## {title(s)}", ""]
-        lines += SECTIONS[s.suite](s, out_dir)
+        lines += SECTIONS.get(s.suite, _metrics_only)(s, out_dir)
     return "\n".join(lines) + "\n"
 
 

@@ -163,17 +163,18 @@ class QASuite(Suite[QACase]):
 
 def suite_names() -> tuple[str, ...]:
     """Every suite, in the order `--suite all` runs them."""
-    return ("retrieval", "qa", "compare", "related", "support")
+    return ("retrieval", "qa", "compare", "related", "support", "writing")
 
 
 def suite_class(name: str) -> type[Suite[Any]]:
     """The suite class of that name (one of suite_names())."""
     from assistant.evaluation.generators import CompareSuite, RelatedSuite
     from assistant.evaluation.support import SupportSuite
+    from assistant.evaluation.writing import WritingSuite
 
     classes: dict[str, type[Suite[Any]]] = {
         "retrieval": RetrievalSuite, "qa": QASuite, "compare": CompareSuite, "related": RelatedSuite,
-        "support": SupportSuite,
+        "support": SupportSuite, "writing": WritingSuite,
     }
     return classes[name]
 

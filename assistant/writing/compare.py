@@ -28,6 +28,7 @@ from assistant.settings import LLMSettings
 from assistant.text import split_sentences
 from assistant.types import Paper, Progress, Usage
 from assistant.workspace import Workspace
+from assistant.writing.cell_spans import overlaps, phrase_options, phrase_span
 from assistant.writing.common import contribution_sentence, llm_step, select_papers
 from assistant.writing.compare_fields import (
     FieldSpec,
@@ -43,6 +44,7 @@ from assistant.writing.compare_fields import (
     strong_hits,
     trim_span,
 )
+from assistant.writing.latex import display_text
 from assistant.writing.models import NOT_STATED, Cell, ComparisonRow, ComparisonTable
 
 CELL_SCHEMA: dict[str, Any] = {
@@ -110,17 +112,22 @@ def compare_papers(
         model=None if backend.chat is None else backend.model_name,
     )
     total, done, formats = len(chosen) * len(specs), 0, FormatState()
+    order = sorted(zip(names, specs, strict=True), key=lambda ns: FILL_ORDER.index(ns[1].shape))
     for n, paper in enumerate(chosen, start=1):
         row = ComparisonRow(n=n, paper_id=paper.paper_id, title=paper.title, year=paper.year)
-        for name, spec in zip(names, specs, strict=True):
+        taken: Taken = {}
+        cells: dict[str, Cell] = {}
+        for name, spec in order:  # the most specific fields first: names and numbers are found, not judged
             floor = (min_scores or {}).get(spec.name, spec.min_score)
-            cell = extractive_cell(name, spec, ranked[(paper.paper_id, spec.name)], floor)
+            cell = extractive_cell(name, spec, ranked[(paper.paper_id, spec.name)], floor, paper.title, taken)
             if backend.chat is not None and not cell.not_stated:
-                cell = model_cell(backend, name, spec, paper, cell, table.usage, formats)
-            row.cells.append(cell)
+                cell = model_cell(backend, name, spec, paper, cell, table.usage, formats, taken)
+            take(taken, cell)
+            cells[name] = cell
             done += 1
             if progress:
                 progress("cells", done, total)
+        row.cells = [cells[name] for name in names]
         table.rows.append(row)
     table.seconds = round(time.perf_counter() - t0, 3)
     return table
@@ -172,26 +179,58 @@ def _is_statement(sentence: str) -> bool:
     return not (links and len(words) < 15)  # "Code is available at https://…"
 
 
-def extractive_cell(name: str, spec: FieldSpec, ranked: Sequence[Scored], floor: float) -> Cell:
-    """The cell from the best sentence, or "not stated" when even the best scores below the floor."""
+Taken = dict[str, list[tuple[int, int]]]  # per provenance sentence, the character ranges a row's cells use
+FILL_ORDER = ("names", "number", "method", "task", "hedge", "")
+
+
+def extractive_cell(
+    name: str, spec: FieldSpec, ranked: Sequence[Scored], floor: float, title: str = "", taken: Taken | None = None,
+) -> Cell:
+    """The cell from the best sentence (the next one above the floor when the row's other cells use every
+    span of it), or "not stated" when even the best scores below the floor."""
     if not ranked:
         return Cell(field=name)
     best = ranked[0]
     if best.score < floor:
         return Cell(field=name, score=round(best.score, 4))
-    return Cell(
-        field=name, value=extractive_span(spec, best.text), provenance=best.text, not_stated=False,
-        mode="extractive", score=round(best.score, 4),
-    )
+    for scored in ranked:
+        if scored.score < floor:
+            break
+        value = cell_value(spec, scored.text, title, (taken or {}).get(scored.text, []))
+        if value:
+            return Cell(field=name, value=value, provenance=scored.text, not_stated=False, mode="extractive",
+                        score=round(scored.score, 4))
+    return Cell(field=name, score=round(best.score, 4))
 
 
-def cell_binds(backend: Backend, spec: FieldSpec, sentence: str) -> list[dict[str, Any]]:
+def cell_value(spec: FieldSpec, sentence: str, title: str, taken: Sequence[tuple[int, int]]) -> str | None:
+    """The field's span of the sentence overlapping none of the taken ranges, or None."""
+    if spec.shape:
+        where = phrase_span(spec, sentence, title, tuple(taken))
+        return sentence[where[0]:where[1]] if where else None
+    value = extractive_span(spec, sentence)
+    where = find_verbatim(value, sentence)
+    return value if where is None or not any(overlaps(where, t, sentence) for t in taken) else None
+
+
+def take(taken: Taken, cell: Cell) -> None:
+    """Record the range of the sentence a stated cell uses."""
+    if cell.not_stated or not cell.provenance:
+        return
+    where = find_verbatim(cell.value, cell.provenance)
+    if where is not None:
+        taken.setdefault(cell.provenance, []).append(where)
+
+
+def cell_binds(
+    backend: Backend, spec: FieldSpec, sentence: str, title: str = "", taken: Sequence[tuple[int, int]] = (),
+) -> list[dict[str, Any]]:
     """Ways to constrain the reply to the cell schema, best first: locally a grammar whose span can only
-    be one of the sentence's clause runs (or "" for not stated); OpenAI's strict json_schema; for other
-    servers also the json_object dialect and nothing (the reply is checked in code either way)."""
+    be one of the sentence's candidate phrases (or "" for not stated); OpenAI's strict json_schema; for
+    other servers also the json_object dialect and nothing (the reply is checked in code either way)."""
     if backend.provider == "local":
         schema = CELL_SCHEMA
-        options = span_options(spec, sentence)
+        options = phrase_options(spec, sentence, title, tuple(taken)) if spec.shape else span_options(spec, sentence)
         if options:
             schema = {**CELL_SCHEMA, "properties": {**CELL_SCHEMA["properties"], "span": {"enum": [*options, ""]}}}
         return [{"json_schema": json.dumps(schema), "max_tokens": LOCAL_CELL_TOKENS}]
@@ -208,12 +247,16 @@ class FormatState:
 
 def model_cell(
     backend: Backend, name: str, spec: FieldSpec, paper: Paper, cell: Cell, usage: Usage, state: FormatState,
+    taken: Taken | None = None,
 ) -> Cell:
-    """The model's span of the cell's sentence if it is verbatim, says something and keeps the numbers and
-    names of the extractive value; the model's "not stated"; else the extractive cell (mode "fallback")."""
+    """The model's span of the cell's sentence if it is verbatim, says something, keeps the numbers and
+    names of the extractive value and uses no words another cell of the row uses; the model's "not
+    stated"; else the extractive cell (mode "fallback")."""
     sentence = cell.provenance or ""
-    values = {"field": name, "description": spec.prompt, "title": paper.title, "sentence": sentence}
-    binds = cell_binds(backend, spec, sentence)
+    used = (taken or {}).get(sentence, [])
+    values = {"field": name, "description": spec.prompt, "title": paper.title, "sentence": sentence,
+              "taken": "; ".join(f'"{sentence[a:b]}"' for a, b in used) or "(none)"}
+    binds = cell_binds(backend, spec, sentence, paper.title, used)
     while True:
         i = min(state.first, len(binds) - 1)
         try:
@@ -233,9 +276,12 @@ def model_cell(
     if where is None:
         return fallback
     start, end = where
-    value = trim_span(sentence[start:keep_units(sentence, start, end)])
+    end = keep_units(sentence, start, end)
+    value = trim_span(sentence[start:end])
     if not informative(value) or any(hit not in value for hit in strong_hits(spec, cell.value)):
         return fallback  # a bare "the", or a span that drops the number or benchmark the sentence states
+    if any(overlaps((start, end), t, sentence) for t in used):
+        return fallback  # another field of the row already shows these words
     return cell.model_copy(update={"value": value, "mode": "generated"})
 
 
@@ -274,7 +320,7 @@ def render_markdown(table: ComparisonTable, provenance: bool = False) -> str:
             if cell.not_stated:
                 cells.append("*not stated*")
                 continue
-            text = _md_cell(cell.value)
+            text = _md_cell(display_text(cell.value))
             if provenance:
                 notes.append(f"[^{len(notes) + 1}]: [{row.n}] {cell.field}: \"{_md_cell(cell.provenance or '')}\"")
                 text += f"[^{len(notes)}]"
@@ -290,7 +336,7 @@ def render_csv(table: ComparisonTable, provenance: bool = False) -> str:
     extra = [f"{f} source" for f in table.fields] if provenance else []
     writer.writerow(["n", "paper_id", "title", "year", *table.fields, *extra])
     for row in table.rows:
-        values = [c.value for c in row.cells]
+        values = [display_text(c.value) for c in row.cells]
         sources = [c.provenance or "" for c in row.cells] if provenance else []
         writer.writerow([row.n, row.paper_id, row.title, row.year or "", *values, *sources])
     return buf.getvalue()

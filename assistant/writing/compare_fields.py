@@ -35,6 +35,8 @@ class FieldSpec:
     tight: bool = False  # the value is the shortest clauses holding the cues (benchmark names, numbers)
     # weights of similarity to the descriptions, similarity to the paper's title, and the cues
     weights: tuple[float, float, float] = (1.0, 0.0, 1.0)
+    # what a cell of this field is (cell_spans.py): names, number, method, task, hedge; "" = clauses
+    shape: str = ""
 
 
 def _p(pattern: str) -> re.Pattern[str]:
@@ -70,6 +72,7 @@ TASK = FieldSpec(
     weights=(0.5, 0.5, 1.0),  # the title names the problem more often than any description matches it
     lead=_p(r"^.*?\bwe (?:study|investigate|explore|consider|address|tackle|focus on|examine|revisit)\s+"),
     prompt="the problem or task the paper addresses",
+    shape="task",
 )
 METHOD = FieldSpec(
     "method",
@@ -84,6 +87,7 @@ METHOD = FieldSpec(
     weights=(1.0, 0.25, 1.0),
     lead=_p(r"^.*?\bwe (?:propose|introduce|present|develop|design|build|describe)\s+"),
     prompt="the method, model or approach the paper proposes",
+    shape="method",
 )
 DATASETS = FieldSpec(
     "datasets/benchmarks",
@@ -100,6 +104,7 @@ DATASETS = FieldSpec(
     position=(-0.1, 0.0, 0.0),
     prompt="the datasets or benchmarks the paper uses (names only)",
     unnamed_data=-0.15,
+    shape="names",
 )
 RESULT = FieldSpec(
     "key result",
@@ -115,6 +120,7 @@ RESULT = FieldSpec(
     position=(-0.15, 0.0, 0.0),
     weights=(0.5, 0.25, 1.0),
     prompt="the paper's main result, with its numbers",
+    shape="number",
 )
 LIMITATIONS = FieldSpec(
     "limitations",
@@ -128,6 +134,7 @@ LIMITATIONS = FieldSpec(
     min_score=0.5,  # calibrated on evals/compare_dev.jsonl
     prompt="a limitation, weakness or failure the paper states about its own approach or findings",
     background=-0.25,
+    shape="hedge",
 )
 _DEFAULTS = {f.name: f for f in (TASK, METHOD, DATASETS, RESULT, LIMITATIONS)}
 USER_MIN_SCORE = 0.3  # cosine of "the paper's <field>" with a sentence (not calibrated: no dev cells)

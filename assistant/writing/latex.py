@@ -19,6 +19,30 @@ _BIB_SPECIAL = {**_SPECIAL, "{": r"\textbraceleft{}", "}": r"\textbraceright{}"}
 _SPECIAL_RE = re.compile("|".join(re.escape(c) for c in _SPECIAL))
 
 
+# LaTeX left in abstracts (listings copy it as typed; MathJax's "$\\times$" reaches them as "times").
+# Not pylatexenc: a bare "%" in an abstract ("42%") would be read as a comment and cut the rest off.
+_DISPLAY = (
+    (re.compile(r"\$?\\times(?![A-Za-z])\$?"), "×"),
+    (re.compile(r"(?<=\d)times(?=[\sA-Z\d]|$)"), "×"),  # "2times faster", "8timesH100"
+    (re.compile(r"\$?\\sim(?![A-Za-z])\$?\s?|(?<![A-Za-z])sim(?=\d)"), "~"),  # "sim30B" → "~30B"
+    (re.compile(r"\$?\\(?:geq|ge)(?![A-Za-z])\$?"), "≥"),
+    (re.compile(r"\$?\\(?:leq|le)(?![A-Za-z])\$?"), "≤"),
+    (re.compile(r"\$?\\approx(?![A-Za-z])\$?"), "≈"),
+    (re.compile(r"\$?\\pm(?![A-Za-z])\$?"), "±"),
+    (re.compile(r"\$?\\rightarrow(?![A-Za-z])\$?|\$?\\to\$?(?=\s)"), "→"),
+    (re.compile(r"``"), "“"),
+    (re.compile(r"''"), "”"),
+    (re.compile(r"\\([%&_$#{}])"), r"\1"),
+)
+
+
+def display_text(text: str) -> str:
+    """Text with the LaTeX escapes of abstracts decoded for reading ("3.2\\%" → "3.2%", "2times" → "2×")."""
+    for pattern, repl in _DISPLAY:
+        text = pattern.sub(repl, text)
+    return text
+
+
 def escape_latex(text: str, bib: bool = False) -> str:
     """Text with LaTeX's special characters escaped (braces written as commands inside .bib values)."""
     table = _BIB_SPECIAL if bib else _SPECIAL

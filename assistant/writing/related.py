@@ -35,22 +35,17 @@ from assistant.tokens import truncate_tokens
 from assistant.types import Progress, SentenceCheck, Source, Usage
 from assistant.workspace import Workspace
 from assistant.writing.common import llm_step, references, select_papers
-from assistant.writing.latex import renumber, to_bibtex, to_latex, to_markdown
+from assistant.writing.latex import display_text, renumber, to_bibtex, to_latex, to_markdown
 from assistant.writing.models import RelatedWorkDraft, StepMode, Theme
+from assistant.writing.phrases import rank
+from assistant.writing.prose import shared
 from assistant.writing.retell import cite_paper, paper_sentences, plain_sentence
-from assistant.writing.themes import Lexicon, ThemeGroup, distinctive_terms, find_themes
+from assistant.writing.synthesis import open_questions
+from assistant.writing.themes import Lexicon, ThemeGroup, find_themes
 
 DEFAULT_PAPERS = 8
 LOCAL_REWRITE_WORDS = 25  # per-paper sentences longer than this go to the local model to be shortened
 LOCAL_REWRITES = 2  # per theme, longest sentences first: each call costs ~1 s and few rewrites pass (docstring)
-MAX_CONTRASTED = 4  # papers named in a theme's contrasting sentence
-_OPENINGS = (  # the first whose words all occur in the theme's abstracts opens its paragraph
-    "Work on {t} includes {c}.",
-    "{T} {be} studied in {c}.",
-    "{T} {be} addressed in {c}.",
-    "{T} {be} explored in {c}.",
-    "{T} {be} the focus of {c}.",
-)
 # How a cut-off sentence ends: the grammar closes any text with the citation, finished or not.
 _LOOSE_END = re.compile(r"(?:[,;:(\-]|\b(?:and|or|but|the|a|an|of|to|in|with|for|by|on|as|that|which))$", re.I)
 
@@ -89,12 +84,15 @@ def related_work(
         stored.update({p.paper_id: np.asarray(v, dtype=np.float32) for p, v in zip(missing, fresh, strict=True)})
     lex = Lexicon(papers, [p for p in ws.papers() if p.paper_id not in stored])
     groups = find_themes(papers, np.stack([stored[i] for i in ids]), lex)
-    report("themes", 1, 1)
     weights = TermWeights(ws.retriever.bm25())
     embedder = ws.embedder  # remembers vectors: the checks of a draft embed the same abstract sentences many times
+    for group in groups:  # a noun phrase most of the theme's papers use names it
+        label = rank(group.papers, weights, embedder, min_papers=min(len(group.papers), 2 + len(group.papers) // 3))
+        group.label = label[0].text if label else ""
+    report("themes", 1, 1)
     # the abstracts' sentences in one batch, as the support check splits them
     embedder.embed_documents([s for p in papers for s in split_sentences(f"{p.title}\n{p.abstract}")])
-    writer = _Writer(backend, SupportChecker(embedder, weights, ws.settings.answer), weights, lex, topic)
+    writer = _Writer(backend, SupportChecker(embedder, weights, ws.settings.answer), weights, topic)
     drafts: list[_Draft] = []
     for i, group in enumerate(groups):
         report("writing", i, len(groups))
@@ -113,12 +111,11 @@ class _Writer:
     """Writes and checks one theme's paragraph with one back-end."""
 
     def __init__(
-        self, backend: Backend, checker: SupportChecker, weights: TermWeights, lex: Lexicon, topic: str,
+        self, backend: Backend, checker: SupportChecker, weights: TermWeights, topic: str,
     ) -> None:
         self.backend = backend
         self.checker = checker
         self.weights = weights
-        self.lex = lex
         self.topic = topic
         self.usage = Usage()
         self.removed = 0
@@ -143,10 +140,10 @@ class _Writer:
 
     def _extractive(self, draft: _Draft) -> None:
         draft.sentences, draft.checks = [], []
-        all_cited = _marker(range(1, len(draft.sources) + 1))
-        slots = [[s.replace("{c}", all_cited) for s in self._openings(draft)]]
+        numbers = [src.n for src in draft.sources]
+        slots = [shared(draft.group.label, numbers, len(numbers)) if draft.group.label and len(numbers) > 1 else []]
         slots += [paper_sentences(draft.group.papers[src.n - 1], src.n) for src in draft.sources]
-        slots.append(self._contrast(draft))
+        slots += [[q] for q in open_questions(draft.group.papers, numbers)[:1]]
         self._prepare([c for slot in slots for c in slot], draft.sources)
         for candidates in slots:
             self._add_first(draft, candidates)
@@ -166,32 +163,6 @@ class _Writer:
                 draft.checks.append(checks[0])
                 return True
         return False
-
-    def _openings(self, draft: _Draft) -> list[str]:
-        terms = draft.group.terms[:2]
-        if not terms:
-            return []
-        held = set(self.weights.terms("\n".join(f"{s.title}\n{s.text}" for s in draft.sources)))
-        t = " and ".join(terms)
-        out = []
-        for template in _OPENINGS:
-            text = template.format(t=t, T=t[0].upper() + t[1:], be="are" if len(terms) > 1 else "is", c="{c}")
-            if set(self.weights.terms(text.replace("{c}", ""))) <= held:
-                out.append(text)
-        return out
-
-    def _contrast(self, draft: _Draft) -> list[str]:
-        """"Where [1] is about X, [2] is about Y and [3] is about Z.": each term is in its paper and no other."""
-        papers = draft.group.papers
-        terms = distinctive_terms(self.lex, papers)
-        named = [(src.n, terms[p.paper_id]) for src, p in zip(draft.sources, papers, strict=True)
-                 if p.paper_id in terms][:MAX_CONTRASTED]
-        if len(named) < 2:
-            return []
-        parts = [f"[{n}] is about {term}" for n, term in named]
-        if len(parts) == 2:
-            return [f"Where {parts[0]}, {parts[1]}."]
-        return [f"Where {', '.join(parts[:-1])} and {parts[-1]}."]
 
     # -- local model: shorter per-paper sentences --------------------------------------------------
 
@@ -266,10 +237,6 @@ def local_grammar(n: int) -> str:
     return sentence_grammar(f'[A-Z] chr{{15,170}} " [{n}]."')
 
 
-def _marker(numbers: Sequence[int] | range) -> str:
-    return "[" + ", ".join(str(n) for n in numbers) + "]"
-
-
 # -- assembling the draft ------------------------------------------------------------------------
 
 
@@ -291,9 +258,9 @@ def assemble(topic: str, drafts: Sequence[_Draft]) -> RelatedWorkDraft:
             c.model_copy(update={"text": renumber(c.text, to_global), "cites": [to_global[n] for n in c.cites]})
             for c in d.checks
         ]
-        themes.append(Theme(
-            name=d.group.name, terms=d.group.terms, paper_ids=[p.paper_id for p in d.group.papers],
-            paragraph=renumber(" ".join(d.sentences), to_global), mode=d.mode, sentences=checks,
+        themes.append(Theme(  # shown decoded ("3.2%"); to_latex escapes it again ("3.2\\%")
+            name=display_text(d.group.name), terms=d.group.terms, paper_ids=[p.paper_id for p in d.group.papers],
+            paragraph=display_text(renumber(" ".join(d.sentences), to_global)), mode=d.mode, sentences=checks,
         ))
     draft = RelatedWorkDraft(topic=topic, themes=themes, references=refs)
     draft.markdown = to_markdown(themes, refs)

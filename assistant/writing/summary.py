@@ -23,6 +23,7 @@ from assistant.tokens import truncate_tokens
 from assistant.types import Paper, Progress, SentenceCheck, Source, Usage
 from assistant.workspace import Workspace
 from assistant.writing.common import contribution_sentence, llm_step, references, select_papers, third_person
+from assistant.writing.latex import display_text
 from assistant.writing.models import PaperSummary, Summary
 from assistant.writing.synthesis import code_synthesis
 from assistant.writing.synthesis_llm import budget, generated_synthesis
@@ -131,6 +132,9 @@ class Summarizer:
             progress("summaries", len(papers), len(papers))
         if len(papers) >= 2:
             self._synthesis(papers, sources, out, progress)
+        for p in out.papers:  # checked as written; shown with the abstracts' LaTeX escapes decoded
+            p.tldr = display_text(p.tldr)
+        out.synthesis = display_text(out.synthesis)
         out.seconds = round(time.perf_counter() - t0, 3)
         return out
 

@@ -55,10 +55,13 @@ class ThemeGroup:
 
     papers: list[Paper]
     terms: list[str] = field(default_factory=list)
+    label: str = ""  # a noun phrase most of its papers use (phrases.rank), set by the caller
 
     @property
     def name(self) -> str:
-        """The theme's name: its first two terms, or its first paper's title when it has none."""
+        """The theme's name: its noun phrase, else its first two terms, else its first paper's title."""
+        if self.label:
+            return self.label[0].upper() + self.label[1:]
         if not self.terms:
             return self.papers[0].title
         name = " and ".join(self.terms[:2])
@@ -143,25 +146,6 @@ def name_themes(lex: Lexicon, groups: Sequence[Sequence[Paper]]) -> list[list[st
         if not terms:  # titles too short or shared: the abstracts' terms name the theme
             terms = _pick(lex.terms, score, texts, 2)
         out.append(merge_acronyms(terms, texts)[:NAME_TERMS])
-    return out
-
-
-def distinctive_terms(lex: Lexicon, papers: Sequence[Paper]) -> dict[str, str]:
-    """For each paper, a term of its own abstract found in none of the other papers given (titles first)."""
-    if len(papers) < 2:
-        return {}
-    rows = lex.rows(papers)
-    unique = lex.texts[rows].sum(axis=0) == 1
-    out: dict[str, str] = {}
-    taken: list[str] = []
-    for paper, row in zip(papers, rows, strict=True):
-        score = lex.abstracts[row] * unique * lex.idf * lex.readable * lex.bigram**2 * (lex.phrase | lex.titles[row])
-        texts = [paper.abstract]
-        picked = (_pick(lex.terms, score * lex.titles[row], texts, 1, taken, strict=False)
-                  or _pick(lex.terms, score, texts, 1, taken, strict=False))
-        if picked:
-            out[paper.paper_id] = picked[0]
-            taken.append(picked[0])
     return out
 
 

@@ -9,6 +9,7 @@ import streamlit as st
 from assistant.app import state, ui
 from assistant.writing.compare import compare_papers, render_csv, render_json, render_markdown
 from assistant.writing.compare_fields import DEFAULT_FIELDS, MAX_FIELDS
+from assistant.writing.latex import display_text
 from assistant.writing.models import ComparisonTable
 
 RESULT = "compare_result"
@@ -43,7 +44,7 @@ def rows(table: ComparisonTable, provenance: bool) -> list[dict[str, object]]:
     for row in table.rows:
         line: dict[str, object] = {"paper": f"[{row.n}] {row.title}" + (f" ({row.year})" if row.year else "")}
         for cell in row.cells:
-            line[cell.field] = cell.value
+            line[cell.field] = display_text(cell.value)
             if provenance:
                 line[f"{cell.field} · source"] = cell.provenance or ""
         out.append(line)
@@ -58,7 +59,8 @@ def show(table: ComparisonTable) -> None:
     for row in table.rows:
         with st.expander(f"[{row.n}] {row.title}" + (f" ({row.year})" if row.year else "")):
             for cell in row.cells:
-                st.markdown(f"**{ui.md(cell.field)}:** {ui.md(cell.value) if not cell.not_stated else '*not stated*'}")
+                value = ui.md(display_text(cell.value)) if not cell.not_stated else "*not stated*"
+                st.markdown(f"**{ui.md(cell.field)}:** {value}")
                 if provenance and cell.provenance:
                     st.caption(f"from: “{ui.md(cell.provenance)}”")
     modes = Counter(c.mode.replace("_", " ") for row in table.rows for c in row.cells)
