@@ -48,8 +48,10 @@ def read_until(master: int, proc: subprocess.Popen[bytes], want: re.Pattern[byte
     """Read the terminal until `want` shows progress of at least `frac` (or the process ends)."""
     seen = b""
     deadline = time.monotonic() + timeout
+    poller = select.poll()  # not select.select: a long test session's descriptors pass 1024
+    poller.register(master, select.POLLIN)
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.5)
+        ready = poller.poll(500)
         if ready:
             try:
                 seen += os.read(master, 65536)

@@ -8,12 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from assistant.backup import backup as backup_library
-from assistant.backup import move_aside, read_snapshot
-from assistant.backup import restore as restore_library
 from assistant.cli.common import app, err, finish, out, print_json, progress_bar, workspace
-from assistant.integrity import check_library
-from assistant.integrity import rebuild as rebuild_library
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of lines.")]
 
@@ -25,6 +20,8 @@ def _busy(msg: str) -> None:
 @app.command()
 def check(as_json: JsonFlag = False) -> None:
     """Verify the library: SQLite, paper records, chunks, vector index, BM25 cache, embedding model."""
+    from assistant.integrity import check_library
+
     report = check_library(workspace())
     if as_json:
         print_json({**report.model_dump(mode="json"), "ok": report.ok})
@@ -41,6 +38,8 @@ def check(as_json: JsonFlag = False) -> None:
 @app.command()
 def rebuild() -> None:
     """Rebuild the vector index (re-embedding the stored chunks) and the BM25 cache; no paper is lost."""
+    from assistant.integrity import rebuild as rebuild_library
+
     ws = workspace()
     with progress_bar() as bar:
         report = rebuild_library(ws, bar, on_wait=_busy)
@@ -56,6 +55,8 @@ def backup(
     out_file: Annotated[Path | None, typer.Option("--out", help="Where to write it (default: HOME/backups/).")] = None,
 ) -> None:
     """Write a consistent snapshot of the library (papers, chunks, settings) while it stays in use."""
+    from assistant.backup import backup as backup_library
+
     ws = workspace()
     path, snap = backup_library(ws.library, ws.settings, out_file, on_wait=_busy)
     out.print(f"backup: {snap.header['papers']} papers, {snap.header['chunks']} chunks → {path}",
@@ -69,6 +70,9 @@ def restore(
         "--replace", help="Move the current (damaged) library aside first; it is kept, not deleted.")] = False,
 ) -> None:
     """Restore a backup into an empty library, re-embedding its chunks."""
+    from assistant.backup import move_aside, read_snapshot
+    from assistant.backup import restore as restore_library
+
     read_snapshot(file)  # refuse a damaged backup before anything is moved
     ws = workspace()
     if replace:

@@ -161,8 +161,10 @@ def score_spans(spec: FieldSpec, text: str, title: str = "") -> list[Span]:
             continue
         soft_hits = 2.5 * sum(w for p, w in soft if p.search(piece))  # the field's cue weight, as in ranking
         if shape == "names":
-            signal = 1.5 * _inside(hits, a, b) / len(hits) + 0.2 * bool(re.search(r"datasets?|benchmarks?", piece, _I))
-            if not hits:
+            if hits:
+                named = bool(re.search(r"datasets?|benchmarks?", piece, _I))
+                signal = 1.5 * _inside(hits, a, b) / len(hits) + 0.2 * named
+            else:
                 signal = 0.5 * soft_hits
         elif shape == "number":
             signal = 1.5 * _inside(hits, a, b) / max(len(hits), 1) + 0.25 * soft_hits

@@ -88,7 +88,8 @@ def related_work(
     embedder = ws.embedder  # remembers vectors: the checks of a draft embed the same abstract sentences many times
     for group in groups:  # a noun phrase most of the theme's papers use names it
         label = rank(group.papers, weights, embedder, min_papers=min(len(group.papers), 2 + len(group.papers) // 3))
-        group.label = label[0].text if label else ""
+        named = [x for x in label if len(x.text.split()) >= 2] or label  # a phrase before a lone word
+        group.label = named[0].text if named else ""
     report("themes", 1, 1)
     # the abstracts' sentences in one batch, as the support check splits them
     embedder.embed_documents([s for p in papers for s in split_sentences(f"{p.title}\n{p.abstract}")])

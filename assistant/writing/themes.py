@@ -60,11 +60,11 @@ class ThemeGroup:
     @property
     def name(self) -> str:
         """The theme's name: its noun phrase, else its first two terms, else its first paper's title."""
-        if self.label:
-            return self.label[0].upper() + self.label[1:]
-        if not self.terms:
+        if not self.label and not self.terms:
             return self.papers[0].title
-        name = " and ".join(self.terms[:2])
+        name = self.label or " and ".join(self.terms[:2])
+        if len(name.split()) == 1:  # a lone modifier ("multi-agent") names no approach
+            name += " methods"
         return name[0].upper() + name[1:]
 
 
