@@ -123,6 +123,9 @@ def number_problem(claim: str, cited: str) -> str:
     missing = sorted(written - stated) + sorted(spelled_numbers(claim, with_one=False) - stated - written)
     if missing:
         return f"number {missing[0]} is not in the cited source"
+    counted = _miscounted(claim, cited)
+    if counted:
+        return counted
     src = quantities_in(cited)
     for num, scales in quantities_in(claim).items():
         known = src.get(num)
@@ -131,6 +134,24 @@ def number_problem(claim: str, cited: str) -> str:
         for scale in scales:
             if scale not in known:
                 return f"number {num} {scale}".rstrip() + " does not match how the cited source states that number"
+    return ""
+
+
+_COUNTED = re.compile(r"(?<![\w.^/-])(\d+(?:\.\d+)?)\s+([A-Za-z][A-Za-z-]{3,})")  # not "VILA^2", "4M-21"
+_NUMBER_AT = r"(?<![\w.]){}(?![\w.]|\.\d)"
+COUNT_WINDOW = 8  # words after a number in the source within which the claim's counted word must stand
+
+
+def _miscounted(claim: str, cited: str) -> str:
+    """A number the source states of something else: "4 professional-level tasks" where the source has "40
+    professional-level tasks from 4 distinct competitions" (the word a claim's number counts, by stem, must
+    follow that number in the source)."""
+    for num, word in _COUNTED.findall(claim):
+        want = stem(word.lower())
+        after = [stem(w.lower()) for m in re.finditer(_NUMBER_AT.format(re.escape(num)), cited)
+                 for w in re.findall(r"[A-Za-z][A-Za-z-]*", cited[m.end():m.end() + 200])[:COUNT_WINDOW]]
+        if after and want not in after:
+            return f"number {num} counts '{word}' here, something else in the cited source"
     return ""
 
 

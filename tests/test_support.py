@@ -186,3 +186,16 @@ def test_markers_after_the_full_stop_count_for_the_sentence_before(checker: Supp
     text = f"{COPIED}. [1] RewardDance scales reward models up to 26 billion parameters. [2]"
     checks = checker.check(text, sources)
     assert [(c.cites, c.supported) for c in checks] == [([1], True), ([2], True)]
+
+
+@pytest.mark.parametrize(("claim", "bad"), [
+    ("Cybench has 4 professional-level tasks.", True),  # the source's 4 counts competitions, not tasks
+    ("Cybench has 40 professional-level tasks.", False),
+    ("The tasks come from 4 distinct competitions.", False),
+    ("The benchmark holds 40 tasks in all.", False),  # the counted word may stand a few words later
+])
+def test_a_number_must_count_what_the_source_counts(claim: str, bad: bool) -> None:
+    from assistant.support_checks import number_problem
+
+    source = "Cybench includes 40 professional-level Capture the Flag (CTF) tasks from 4 distinct CTF competitions."
+    assert bool(number_problem(claim, source)) is bad
