@@ -388,6 +388,7 @@ def test_compare_page_builds_a_table_by_topic(session: Session) -> None:
     idle(page)
     # the grid is drawn on a canvas; its accessible copy inside the canvas holds the headers and rows
     grid = table.locator("table[role='grid']")
+    grid.locator("th").first.wait_for(state="attached", timeout=30_000)  # the canvas draws after the frame
     headers = [h.strip() for h in grid.locator("th").all_text_contents()]  # only the columns in view
     assert headers[:3] == ["Paper", "task", "method"] and grid.get_attribute("aria-colcount") == "6", headers
     rows = int(grid.get_attribute("aria-rowcount") or 0) - 1
