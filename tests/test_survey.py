@@ -7,14 +7,11 @@ is ranking, so those tests run on a copy of the real sample library (MiniLM, Chr
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fakes import FakeChatModel, fake_backend, shown_sources
-from helpers import SampleBuild
 from langchain_core.messages import BaseMessage
 
 from assistant.chain import Answerer
@@ -23,7 +20,7 @@ from assistant.errors import LitReviewError
 from assistant.evidence import is_contribution
 from assistant.gate import EMPTY_LIBRARY, NOT_COVERED
 from assistant.kinds import classify, compare_sides, survey_topic
-from assistant.settings import HOME_ENV, LLMSettings, load_settings
+from assistant.settings import LLMSettings, load_settings
 from assistant.survey import claims, is_label
 from assistant.text import split_sentences
 from assistant.workspace import Workspace
@@ -35,13 +32,9 @@ TOOLS = ITEMS["s013"]  # "Which papers propose ways for language models to use e
 
 
 @pytest.fixture(scope="module")
-def ws(sample_build: SampleBuild, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    """One private copy of the sample library for every read-only test of this module."""
-    home = tmp_path_factory.mktemp("survey") / "home"
-    shutil.copytree(sample_build.home, home)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(HOME_ENV, str(home))
-        yield Workspace(load_settings())
+def ws(module_sample_ws: Workspace) -> Workspace:
+    """The module's read-only copy of the sample library."""
+    return module_sample_ws
 
 
 def extractive(ws: Workspace) -> Answerer:
