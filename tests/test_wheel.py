@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import venv
 import zipfile
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from servers import free_port, stop
+from servers import app_healthy, free_port, stop
 from test_llm_server import LlamaServer, llama_server  # noqa: F401  (the real server fixture)
 
 # Far over the ~3 minutes a default CI test may take (a first run also fills a ~740 MB wheel cache): on demand.
@@ -154,18 +153,10 @@ def test_installed_wheel_serves_the_app(installed: Installed) -> None:
     proc = subprocess.Popen([str(installed.bin / "litreview"), "ui", "--port", str(port)], env=installed.env,
                             cwd=installed.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        while not health(port):
+        while not app_healthy(f"http://127.0.0.1:{port}"):
             assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
             assert time.monotonic() - start < UI_LIMIT_S, "the app did not answer /_stcore/health"
             time.sleep(0.3)
         installed.times["ui until healthy"] = round(time.monotonic() - start, 1)
     finally:
         stop(proc)
-
-
-def health(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as resp:
-            return bool(resp.status == 200 and resp.read().strip() == b"ok")
-    except OSError:
-        return False
