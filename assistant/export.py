@@ -6,12 +6,14 @@ import csv
 import io
 import json
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Any
 
+from assistant.choices import RefFormat
 from assistant.types import Paper, name_parts
 
-Format = Literal["bib", "ris", "csljson", "csv"]
-SUFFIX: dict[str, str] = {"bib": ".bib", "ris": ".ris", "csljson": ".json", "csv": ".csv"}
+SUFFIX: dict[RefFormat, str] = {"bib": ".bib", "ris": ".ris", "csljson": ".json", "csv": ".csv"}
+MIME: dict[RefFormat, str] = {"bib": "application/x-bibtex", "ris": "application/x-research-info-systems",
+                              "csljson": "application/vnd.citationstyles.csl+json", "csv": "text/csv"}
 CSV_COLUMNS = ("title", "authors", "year", "doi", "arxiv_id", "url", "venue", "abstract")
 
 
@@ -115,11 +117,11 @@ def to_csv(papers: Sequence[Paper]) -> str:
     return buffer.getvalue()
 
 
-WRITERS: dict[str, Callable[[Sequence[Paper]], str]] = {
+WRITERS: dict[RefFormat, Callable[[Sequence[Paper]], str]] = {
     "bib": to_bib, "ris": to_ris, "csljson": to_csljson, "csv": to_csv,
 }
 
 
-def export_papers(papers: Sequence[Paper], fmt: Format) -> str:
+def export_papers(papers: Sequence[Paper], fmt: RefFormat) -> str:
     """The papers as text in one of the formats (`ingest` reads each back)."""
     return WRITERS[fmt](papers)
