@@ -57,9 +57,18 @@ class Installed:
         return done
 
 
+def outside_env() -> dict[str, str]:
+    """This environment without the checkout on PYTHONPATH and without litreview's settings.
+
+    With the checkout on the path, pip finds its litreview.egg-info, takes litreview as installed and
+    installs only the dependencies.
+    """
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("LITREVIEW_")}
+
+
 def pip(python: Path | str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(python), "-m", "pip", "--disable-pip-version-check", *args], text=True,
-                          capture_output=True, timeout=1800, check=False)
+                          capture_output=True, timeout=1800, check=False, env=outside_env())
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +124,7 @@ def installed(wheel: Path, scratch: Path) -> Iterator[Installed]:
         done = pip(python, "install", *local, spec)
     assert done.returncode == 0, done.stderr[-3000:]
     times["pip install (wheel cache)"] = round(time.monotonic() - start, 1)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("LITREVIEW_")}
+    env = outside_env()
     env.update({"LITREVIEW_HOME": str(work / "home"), "LITREVIEW_LLM__MAX_TOKENS": "96"})
     where = subprocess.run([str(python), "-c", "import assistant; print(assistant.__file__)"], env=env, cwd=work,
                            text=True, capture_output=True, check=False)
