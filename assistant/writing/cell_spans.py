@@ -16,12 +16,13 @@ import re
 from dataclasses import dataclass
 
 from assistant.lexical import query_terms
-from assistant.writing.compare_fields import STRONG_CUE, FieldSpec, informative, keep_units, trim_span
+from assistant.writing.compare_fields import MODEL_NAMES, STRONG_CUE, FieldSpec, informative, keep_units, trim_span
 
 MAX_CELL_WORDS = 16
 WORD_COST = 0.02  # per word away from TARGET_WORDS: among spans with the same signal, one of about that length wins
 TARGET_WORDS = 11
 LEAD_SIGNAL = 0.8  # a method span right after "we propose"
+NAME_SIGNAL = 0.8  # a method span holding a name (not a known model's: "BERT")
 REUSED_WORDS = 3
 MARGIN = 0.5  # a span this much worse than the sentence's best (taken by another field) is not used
 _I = re.IGNORECASE
@@ -58,6 +59,7 @@ _MAGNITUDE = re.compile(r"\b(?:(?:one|two|three|several|an?)\s+(?:to\s+\w+\s+)?)
 # "demonstrate substantial improvements" + "in tool retrieval": a gain is shown with what it is a gain in
 _GAIN_END = re.compile(r"\b(?:improvements?|gains?|faster|better|speed-?ups?|reductions?|increases?|boosts?)$", _I)
 _GAIN_OF = re.compile(r"^\s+(?:in|on|over|than|of)\s", _I)
+_PRONOUN_END = re.compile(r"\b(?:it|them|they|this|these|those|its|their)\W*$", _I)
 _DATA_TAIL = re.compile(r"^(?:\s+[\w\-]+){0,2}?\s+(?:datasets?|benchmarks?|suites?|corpus|corpora|test sets?)\b", _I)
 _STOP_TEXT = "the a an of in on for to and or with by from that this these we our is are be as at it its"
 _STOP = frozenset(_STOP_TEXT.split())
@@ -192,8 +194,8 @@ def score_spans(spec: FieldSpec, text: str, title: str = "") -> list[Span]:
             signal = 1.5 * _inside(hits, a, b) / max(len(hits), 1) + 0.25 * soft_hits
             signal -= 0.1 * bool(_GAIN_END.search(piece) and _GAIN_OF.match(text[b:]))  # a gain without its "in …"
         elif shape == "method":
-            name = bool(_NAME.search(piece))
-            signal = 0.8 * name + LEAD_SIGNAL * (a <= lo + 2 and lo > 0) + 0.1 * soft_hits
+            name = any(not re.search(MODEL_NAMES, m.group(0)) for m in _NAME.finditer(piece))  # not "(BERT, GPT-2)"
+            signal = NAME_SIGNAL * name + LEAD_SIGNAL * (a <= lo + 2 and lo > 0) + 0.1 * soft_hits
             signal += 0.6 * len(_stems(piece) & title_stems) / max(len(title_stems), 1)
         elif shape == "task":
             overlap = len(_stems(piece) & problem_stems) / max(len(problem_stems), 1)
@@ -205,6 +207,8 @@ def score_spans(spec: FieldSpec, text: str, title: str = "") -> list[Span]:
             signal = 1.0 * soft_hits
         else:
             return []
+        if _PRONOUN_END.search(piece):
+            signal -= 0.5  # "… to alleviate it": the pronoun points outside the cell
         if words < 4 and not (_NAME.search(piece) or _inside(hits, a, b)):
             signal -= 0.4  # "the task", "Experiments": a phrase without a name or number says too little
         out.append(Span(a, b, round(signal - WORD_COST * abs(words - TARGET_WORDS), 6)))
