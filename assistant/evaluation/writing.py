@@ -39,6 +39,8 @@ _VERB = re.compile(
     r"use|uses|achieve|achieves|improve|improves|outperform|outperforms|reach|reaches|enable|enables|"
     r"require|requires|address|addresses|lack|lacks|fail|fails|struggle|struggles|provide|provides|"
     r"offer|offers|evaluate|evaluates|suggest|suggests|reveal|reveals|yield|yields|leverage|leverages|"
+    r"explore|explores|investigate|construct|constructs|build|builds|design|designs|develop|develops|"
+    r"conduct|conducts|deliver|delivers|demonstrate|train|trains|apply|applies|"
     r"\w+ed|\w+ize[sd]?|\w+ise[sd]?|\w+ates)\b", re.IGNORECASE)
 _DANGLING = re.compile(r"^(?:\[[\d,\s–-]+\]\s*)?(?:It|They|Its|Their|This|These|Those|He|She|Such)\b")
 _MARKER = re.compile(r"\[\d+(?:\s*[,–-]\s*\d+)*\]")
