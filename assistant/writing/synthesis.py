@@ -67,7 +67,9 @@ def _retell(sentence: str, n: int, name: str | None = None) -> str | None:
 
 def named_opening(text: str, name: str | None) -> str | None:
     """The text with an opening "It"/"This method"/"They" replaced by the paper's name; the text itself when
-    it opens on no pronoun; None when it does and the paper has no name (or it opens on "Its"/"Their")."""
+    it opens on no pronoun; None when it does and the paper has no name (or it opens on "Its"/"Their").
+    A connective first ("Additionally, it …") is dropped."""
+    text = prose.capital(_LEAD.sub("", text))
     if not DANGLING.match(text):
         return text
     head = _POINTER.match(text)
