@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from assistant.errors import LitReviewError
 from assistant.evaluation.base import Metrics, Suite, mean
 from assistant.writing.cell_spans import overlaps
 from assistant.writing.compare import compare_papers
@@ -38,6 +39,8 @@ _VERB = re.compile(
     r"use|uses|achieve|achieves|improve|improves|outperform|outperforms|reach|reaches|enable|enables|"
     r"require|requires|address|addresses|lack|lacks|fail|fails|struggle|struggles|provide|provides|"
     r"offer|offers|evaluate|evaluates|suggest|suggests|reveal|reveals|yield|yields|leverage|leverages|"
+    r"explore|explores|investigate|construct|constructs|build|builds|design|designs|develop|develops|"
+    r"conduct|conducts|deliver|delivers|demonstrate|train|trains|apply|applies|"
     r"\w+ed|\w+ize[sd]?|\w+ise[sd]?|\w+ates)\b", re.IGNORECASE)
 _DANGLING = re.compile(r"^(?:\[[\d,\s–-]+\]\s*)?(?:It|They|Its|Their|This|These|Those|He|She|Such)\b")
 _MARKER = re.compile(r"\[\d+(?:\s*[,–-]\s*\d+)*\]")
@@ -111,8 +114,15 @@ class WritingSuite(Suite[WritingCase]):
         """Nothing to resolve: topics are searched when a job runs."""
 
     def run_case(self, case: WritingCase) -> dict[str, Any]:
-        """One job on the topic and what the rules count in its text."""
+        """One job on the topic and what the rules count in its text; a job the library refuses (a topic
+        it does not cover) is recorded with its one-line reason and counted as not written."""
         out: dict[str, Any] = {"id": case.id, "job": case.job, "topic": case.topic}
+        try:
+            return self._write(case, out)
+        except LitReviewError as exc:
+            return {**out, "not_written": str(exc)}
+
+    def _write(self, case: WritingCase, out: dict[str, Any]) -> dict[str, Any]:
         if case.job == "compare":
             table = compare_papers(self.ws, topic=case.topic, max_papers=case.max_papers, llm=self.llm)
             words, dup = [], 0
@@ -143,6 +153,11 @@ class WritingSuite(Suite[WritingCase]):
         """Per job: cells (median and max words, reused spans) or sentences (each rule's count)."""
         metrics: Metrics = {}
         details: dict[str, Any] = {}
+        refused = [r for r in records if "not_written" in r]
+        metrics["jobs_not_written"] = len(refused)
+        if refused:
+            details["not_written"] = {r["id"]: r["not_written"] for r in refused}
+        records = [r for r in records if "not_written" not in r]
         compare = [r for r in records if r["job"] == "compare"]
         if compare:
             words = [w for r in compare for w in r["cell_words"]]

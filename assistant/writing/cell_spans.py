@@ -16,11 +16,13 @@ import re
 from dataclasses import dataclass
 
 from assistant.lexical import query_terms
-from assistant.writing.compare_fields import STRONG_CUE, FieldSpec, informative, keep_units, trim_span
+from assistant.writing.compare_fields import MODEL_NAMES, STRONG_CUE, FieldSpec, informative, keep_units, trim_span
 
 MAX_CELL_WORDS = 16
 WORD_COST = 0.02  # per word away from TARGET_WORDS: among spans with the same signal, one of about that length wins
 TARGET_WORDS = 11
+LEAD_SIGNAL = 0.8  # a method span right after "we propose"
+NAME_SIGNAL = 0.8  # a method span holding a name (not a known model's: "BERT")
 REUSED_WORDS = 3
 MARGIN = 0.5  # a span this much worse than the sentence's best (taken by another field) is not used
 _I = re.IGNORECASE
@@ -40,11 +42,24 @@ _WORD = re.compile(r"\S+")
 _NAME = re.compile(r"\(([A-Z][\w\-+.]*[A-Z0-9][\w\-+.]*(?:,\s*[\w\-+. ]+)?)\)|\b(?:called|named|dubbed|coined)\s+\S+"
                    r"|\b[A-Z][a-z]*[A-Z][\w\-+]*\b|\b[A-Z]{2,}[\w\-+]*\b")
 _METHOD_LEAD = re.compile(
-    r"\b(?:we|this (?:paper|work|study)|our (?:paper|work))\s+(?:first\s+|then\s+|further\s+|also\s+)?"
-    r"(?:propose|introduce|present|develop|design|build|describe|devise|construct|create|offer)(?:s|d|ed)?\s+", _I)
+    r"\b(?:we|this (?:paper|work|study)|our (?:paper|work))\s+(?:first\s+|then\s+|further\s+|also\s+|can\s+)?"
+    r"(?:propose|introduce|present|develop|design|build|describe|devise|construct|create|offer|employ|leverage)"
+    r"(?:s|d|ed)?\s+", _I)
 _TASK_LEAD = re.compile(
     r"\b(?:we|this (?:paper|work|study))\s+(?:study|investigate|explore|consider|address|tackle|focus on|examine|"
     r"revisit|rethink|analy[sz]e)(?:s|d|ed)?\s+|\b(?:the (?:problem|task|challenge|question) of)\s+", _I)
+# "… designed for" before a span: what follows is what the method is for
+_PURPOSE = re.compile(
+    r"\b(?:designed|tailored|intended|built|developed|optimi[sz]ed)\s+for\s+$", _I)
+# "In this paper, " "To tackle these two challenges, ": a frame, not part of any cell
+_FRAME = re.compile(r"^(?:(?:in|to\s+\w+|for)\s+)?(?:this|these|our)\s+(?:\w+\s+){0,2}?(?:paper|work|study|articles?|"
+                    r"challenges?|issues?|limitations?|problems?|gaps?|end)\s*,\s*", _I)
+_VERSION = re.compile(r"\s(?:v?\d+(?:\.\d+)+|v\d+)\b(?![%\d]|\.\d)")  # "VBench 2.0": the version is part of the name
+_MAGNITUDE = re.compile(r"\b(?:(?:one|two|three|several|an?)\s+(?:to\s+\w+\s+)?)?orders?\s+of\s+magnitude\b", _I)
+# "demonstrate substantial improvements" + "in tool retrieval": a gain is shown with what it is a gain in
+_GAIN_END = re.compile(r"\b(?:improvements?|gains?|faster|better|speed-?ups?|reductions?|increases?|boosts?)$", _I)
+_GAIN_OF = re.compile(r"^\s+(?:in|on|over|than|of)\s", _I)
+_PRONOUN_END = re.compile(r"\b(?:it|them|they|this|these|those|its|their)\W*$", _I)
 _DATA_TAIL = re.compile(r"^(?:\s+[\w\-]+){0,2}?\s+(?:datasets?|benchmarks?|suites?|corpus|corpora|test sets?)\b", _I)
 _STOP_TEXT = "the a an of in on for to and or with by from that this these we our is are be as at it its"
 _STOP = frozenset(_STOP_TEXT.split())
@@ -80,8 +95,11 @@ def _segments(text: str) -> list[tuple[int, int]]:
 def _clean(text: str, a: int, b: int) -> tuple[int, int]:
     """The range without surrounding space, a leading joining word, a trailing stop word or punctuation."""
     piece = text[a:b]
-    lead = _LEADING.match(piece.lstrip())
-    a += len(piece) - len(piece.lstrip()) + (lead.end() if lead else 0)
+    a += len(piece) - len(piece.lstrip())
+    if frame := _FRAME.match(text[a:b]):
+        a += frame.end()
+    lead = _LEADING.match(text[a:b])
+    a += lead.end() if lead else 0
     piece = text[a:b].rstrip()
     trimmed = _TRAILING.sub("", trim_span(piece))
     b = a + len(trimmed)
@@ -121,7 +139,11 @@ def _hits(spec: FieldSpec, text: str) -> list[tuple[int, int]]:
             lead = re.match(r"(?:on|using|across|with)\s+(?:the\s+)?", text[a:b], _I)
             while b < len(text) and (text[b].isalnum() or (text[b] in "-+." and text[b + 1:b + 2].isalnum())):
                 b += 1  # "AIME" of "AIME25": the whole name
+            if spec.shape == "names" and (version := _VERSION.match(text, b)):
+                b = version.end()
             spans.append((a + (lead.end() if lead else 0), b))
+    if spec.shape == "number":
+        spans += [m.span() for m in _MAGNITUDE.finditer(text)]
     return spans
 
 
@@ -142,6 +164,8 @@ def score_spans(spec: FieldSpec, text: str, title: str = "") -> list[Span]:
     task_lead = _TASK_LEAD.search(text) if shape == "task" else None
     hits = _hits(spec, text) if shape in ("names", "number") else []
     title_stems = _stems(title) - _STOP if title else set()
+    # the title's words without the paper's name ("LongCat-Flash", "ZIP-FIT"): a name is not a problem
+    problem_stems = (_stems(_NAME.sub(" ", title)) - _STOP or title_stems) if shape == "task" else set()
     soft = [(p, w) for p, w in spec.cues]
     out: list[Span] = []
     if shape == "names" and hits:  # the names themselves, a list when several stand together
@@ -168,27 +192,31 @@ def score_spans(spec: FieldSpec, text: str, title: str = "") -> list[Span]:
                 signal = 0.5 * soft_hits
         elif shape == "number":
             signal = 1.5 * _inside(hits, a, b) / max(len(hits), 1) + 0.25 * soft_hits
+            signal -= 0.1 * bool(_GAIN_END.search(piece) and _GAIN_OF.match(text[b:]))  # a gain without its "in …"
         elif shape == "method":
-            name = bool(_NAME.search(piece))
-            signal = 0.8 * name + 0.6 * (a <= lo + 2 and lo > 0) + 0.1 * soft_hits
+            name = any(not re.search(MODEL_NAMES, m.group(0)) for m in _NAME.finditer(piece))  # not "(BERT, GPT-2)"
+            signal = NAME_SIGNAL * name + LEAD_SIGNAL * (a <= lo + 2 and lo > 0) + 0.1 * soft_hits
             signal += 0.6 * len(_stems(piece) & title_stems) / max(len(title_stems), 1)
         elif shape == "task":
-            overlap = len(_stems(piece) & title_stems) / max(len(title_stems), 1)
+            overlap = len(_stems(piece) & problem_stems) / max(len(problem_stems), 1)
             after_lead = bool(task_lead and task_lead.start() <= a <= task_lead.end() + 2)
-            signal = 1.5 * overlap + 0.6 * after_lead
+            signal = 1.5 * overlap + 0.6 * after_lead + 0.6 * bool(_PURPOSE.search(text[:a]))
+            signal -= 0.5 * bool(_METHOD_LEAD.search(piece))  # "We introduce X" names the method, not the task
             signal += 0.1 * soft_hits
         elif shape == "hedge":
             signal = 1.0 * soft_hits
         else:
             return []
+        if _PRONOUN_END.search(piece):
+            signal -= 0.5  # "… to alleviate it": the pronoun points outside the cell
         if words < 4 and not (_NAME.search(piece) or _inside(hits, a, b)):
             signal -= 0.4  # "the task", "Experiments": a phrase without a name or number says too little
         out.append(Span(a, b, round(signal - WORD_COST * abs(words - TARGET_WORDS), 6)))
     return sorted(out, key=lambda s: (-s.score, s.start, s.end - s.start))
 
 
-def phrase_span(spec: FieldSpec, text: str, title: str = "",
-                taken: tuple[tuple[int, int], ...] = ()) -> tuple[int, int] | None:
+def phrase_choice(spec: FieldSpec, text: str, title: str = "",
+                  taken: tuple[tuple[int, int], ...] = ()) -> Span | None:
     """The best span of the sentence for the field that overlaps none of `taken` (units kept), or None."""
     spans = score_spans(spec, text, title)
     for span in spans:
@@ -198,8 +226,15 @@ def phrase_span(spec: FieldSpec, text: str, title: str = "",
         if spec.shape == "names" and (tail := _DATA_TAIL.match(text[end:])):
             end += tail.end()  # "MetaMathQA" → "MetaMathQA dataset"
         if not any(overlaps((span.start, end), t, text) for t in taken):
-            return span.start, end
+            return Span(span.start, end, span.score)
     return None
+
+
+def phrase_span(spec: FieldSpec, text: str, title: str = "",
+                taken: tuple[tuple[int, int], ...] = ()) -> tuple[int, int] | None:
+    """The character range of phrase_choice(), or None."""
+    span = phrase_choice(spec, text, title, taken)
+    return (span.start, span.end) if span else None
 
 
 def overlaps(a: tuple[int, int], b: tuple[int, int], text: str = "") -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 import time
@@ -28,7 +29,7 @@ from assistant.settings import LLMSettings
 from assistant.text import split_sentences
 from assistant.types import Paper, Progress, Usage
 from assistant.workspace import Workspace
-from assistant.writing.cell_spans import overlaps, phrase_options, phrase_span
+from assistant.writing.cell_spans import overlaps, phrase_choice, phrase_options
 from assistant.writing.common import contribution_sentence, llm_step, select_papers
 from assistant.writing.compare_fields import (
     FieldSpec,
@@ -112,14 +113,14 @@ def compare_papers(
         model=None if backend.chat is None else backend.model_name,
     )
     total, done, formats = len(chosen) * len(specs), 0, FormatState()
-    order = sorted(zip(names, specs, strict=True), key=lambda ns: FILL_ORDER.index(ns[1].shape))
+    floors = {spec.name: (min_scores or {}).get(spec.name, spec.min_score) for spec in specs}
     for n, paper in enumerate(chosen, start=1):
         row = ComparisonRow(n=n, paper_id=paper.paper_id, title=paper.title, year=paper.year)
         taken: Taken = {}
         cells: dict[str, Cell] = {}
-        for name, spec in order:  # the most specific fields first: names and numbers are found, not judged
-            floor = (min_scores or {}).get(spec.name, spec.min_score)
-            cell = extractive_cell(name, spec, ranked[(paper.paper_id, spec.name)], floor, paper.title, taken)
+        for name, spec in fill_order(list(zip(names, specs, strict=True)), paper.title, ranked, paper.paper_id, floors):
+            cell = extractive_cell(name, spec, ranked[(paper.paper_id, spec.name)], floors[spec.name], paper.title,
+                                   taken)
             if backend.chat is not None and not cell.not_stated:
                 cell = model_cell(backend, name, spec, paper, cell, table.usage, formats, taken)
             take(taken, cell)
@@ -181,6 +182,32 @@ def _is_statement(sentence: str) -> bool:
 
 Taken = dict[str, list[tuple[int, int]]]  # per provenance sentence, the character ranges a row's cells use
 FILL_ORDER = ("names", "number", "method", "task", "hedge", "")
+FOUND = ("names", "number")  # fields whose cells are found (benchmark names, numbers): filled first, in this order
+JUDGED = ("method", "task", "hedge")  # fields that may compete for one sentence: filled in the order that fits best
+
+
+def fill_order(
+    fields: Sequence[tuple[str, FieldSpec]], title: str, ranked: Mapping[tuple[str, str], Sequence[Scored]],
+    paper_id: str, floors: Mapping[str, float],
+) -> list[tuple[str, FieldSpec]]:
+    """The order to fill a row in: found fields first, then the order of the judged fields (method, task,
+    limitations) whose extractive cells fit best in sum (one sentence often states both the task and the
+    method; whichever takes it first decides what is left for the other), then the user's fields."""
+    order = sorted(fields, key=lambda ns: FILL_ORDER.index(ns[1].shape))
+    found = [ns for ns in order if ns[1].shape in FOUND]
+    judged = [ns for ns in order if ns[1].shape in JUDGED]
+    rest = [ns for ns in order if ns not in found and ns not in judged]
+    best: tuple[float, tuple[tuple[str, FieldSpec], ...]] | None = None
+    for perm in itertools.permutations(judged):  # the default order first: it wins ties
+        taken: Taken = {}
+        total = 0.0
+        for name, spec in (*found, *perm):
+            cell, fit = extractive_fit(name, spec, ranked[(paper_id, spec.name)], floors[spec.name], title, taken)
+            take(taken, cell)
+            total += fit
+        if best is None or total > best[0] + 1e-9:
+            best = (total, perm)
+    return [*found, *(best[1] if best else ()), *rest]
 
 
 def extractive_cell(
@@ -188,29 +215,41 @@ def extractive_cell(
 ) -> Cell:
     """The cell from the best sentence (the next one above the floor when the row's other cells use every
     span of it), or "not stated" when even the best scores below the floor."""
+    return extractive_fit(name, spec, ranked, floor, title, taken)[0]
+
+
+def extractive_fit(
+    name: str, spec: FieldSpec, ranked: Sequence[Scored], floor: float, title: str = "", taken: Taken | None = None,
+) -> tuple[Cell, float]:
+    """extractive_cell() and how well it fits: its sentence's score plus its span's (0 when not stated)."""
     if not ranked:
-        return Cell(field=name)
+        return Cell(field=name), 0.0
     best = ranked[0]
     if best.score < floor:
-        return Cell(field=name, score=round(best.score, 4))
+        return Cell(field=name, score=round(best.score, 4)), 0.0
     for scored in ranked:
         if scored.score < floor:
             break
-        value = cell_value(spec, scored.text, title, (taken or {}).get(scored.text, []))
-        if value:
-            return Cell(field=name, value=value, provenance=scored.text, not_stated=False, mode="extractive",
+        found = cell_value(spec, scored.text, title, (taken or {}).get(scored.text, []))
+        if found:
+            value, fit = found
+            cell = Cell(field=name, value=value, provenance=scored.text, not_stated=False, mode="extractive",
                         score=round(scored.score, 4))
-    return Cell(field=name, score=round(best.score, 4))
+            return cell, scored.score + fit
+    return Cell(field=name, score=round(best.score, 4)), 0.0
 
 
-def cell_value(spec: FieldSpec, sentence: str, title: str, taken: Sequence[tuple[int, int]]) -> str | None:
-    """The field's span of the sentence overlapping none of the taken ranges, or None."""
+def cell_value(
+    spec: FieldSpec, sentence: str, title: str, taken: Sequence[tuple[int, int]],
+) -> tuple[str, float] | None:
+    """The field's span of the sentence overlapping none of the taken ranges and its span score (0 for a
+    clause cell), or None."""
     if spec.shape:
-        where = phrase_span(spec, sentence, title, tuple(taken))
-        return sentence[where[0]:where[1]] if where else None
+        span = phrase_choice(spec, sentence, title, tuple(taken))
+        return (sentence[span.start:span.end], span.score) if span else None
     value = extractive_span(spec, sentence)
     where = find_verbatim(value, sentence)
-    return value if where is None or not any(overlaps(where, t, sentence) for t in taken) else None
+    return (value, 0.0) if where is None or not any(overlaps(where, t, sentence) for t in taken) else None
 
 
 def take(taken: Taken, cell: Cell) -> None:

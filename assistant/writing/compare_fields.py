@@ -57,7 +57,7 @@ _KNOWN_DATA = (
 )
 # A name with a digit, hyphen or plus ("CIFAR-10", "HumanEval+", "VBench 2.0") right after "on"/"using".
 _DATA_AFTER_ON = r"\b(?:on|using|across|with)\s+(?:the\s+)?[A-Z][A-Za-z]*(?:[-+.]?[A-Z0-9][A-Za-z0-9]*)+\+?"
-_MODEL_NAMES = r"\b(?:GPT|LLaMA|Llama|Mistral|Qwen|CLIP|ViT|BERT|RoBERTa|T5|PaLM|Gemini|Claude|ResNet|OPT)[-\d.]*"
+MODEL_NAMES = r"\b(?:GPT|LLaMA|Llama|Mistral|Qwen|CLIP|ViT|BERT|RoBERTa|T5|PaLM|Gemini|Claude|ResNet|OPT)[-\d.]*"
 
 TASK = FieldSpec(
     "task",
@@ -187,7 +187,7 @@ def cue_score(spec: FieldSpec, sentence: str, where: int) -> float:
     """How strongly the sentence's wording (and place: -1/0/1 = before/at/after the contribution) marks the field."""
     score = spec.weights[2] * cue_weight(spec, sentence) + spec.position[where + 1]
     if spec.unnamed_data and not re.search(_KNOWN_DATA, sentence):
-        score += spec.unnamed_data * (bool(re.search(_MODEL_NAMES, sentence)) + bool(_GENERIC_DATA.search(sentence)))
+        score += spec.unnamed_data * (bool(re.search(MODEL_NAMES, sentence)) + bool(_GENERIC_DATA.search(sentence)))
     if spec.background and (where < 0 or _BACKGROUND.search(sentence)):
         score += spec.background
     return score

@@ -20,6 +20,15 @@ _COUNT = {2: "Both", 3: "All three", 4: "All four", 5: "All five", 6: "All six"}
 _SOME = {2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six"}
 _NAME = re.compile(r"^([A-Z][\w\-+.]*[A-Z0-9][\w\-+.]*|[A-Z][a-z]+[A-Z][\w\-+]*)\s*:")
 _PASSIVES = ("studied", "addressed", "used", "leveraged", "explored", "proposed", "considered", "investigated")
+# "Here, we explore X", "This paper studies X": the approach is X
+_STUDY_LEAD = re.compile(
+    r"^(?:(?:here|in this (?:paper|work|study)|in particular)\s*,?\s*)?(?:we|this (?:paper|work|study|survey))\s+"
+    r"(?:first\s+|also\s+)?(?:stud(?:y|ies)|investigates?|explores?|examines?|considers?|address(?:es)?|"
+    r"analy[sz]es?|presents?|proposes?|introduces?|develops?)\s+", re.IGNORECASE)
+# a clause, not a phrase: "that: (1) …", "particularly in creating …", "X, provide a metric"
+_NOT_A_PHRASE = re.compile(r"^(?:that|which|particularly|and|or|but|to|in|on|for|with|by|as|where|while|we|our|it|"
+                           r"they|this|these)\b|[:;]|\(\d\)|,\s+(?:provide|show|propose|use|find)s?\b",
+                           re.IGNORECASE)
 _ARTICLE = re.compile(r"^(?:a|an|the)\s", re.IGNORECASE)
 
 
@@ -44,7 +53,8 @@ def shared(phrase: str, numbers: Sequence[int], total: int) -> list[str]:
     k = len(numbers)
     subject = (f"{_COUNT.get(k, f'All {k}')} papers" if k == total
                else f"{_SOME.get(k, str(k))} of the papers")
-    be = "are" if phrase.endswith("s") and not phrase.endswith("ss") else "is"
+    head = re.split(r"\s(?:of|for|in|with|on)\s", phrase)[0]  # "mixture of experts" agrees with "mixture"
+    be = "are" if head.endswith("s") and not head.endswith("ss") else "is"
     out = [f"{subject} {verb} {phrase} {cites(numbers)}." for verb in ("study", "address", "use")]
     out += [f"{capital(phrase)} {be} {verb} in {cites(numbers)}." for verb in _PASSIVES]
     return out
@@ -62,8 +72,8 @@ def approach(paper: Paper) -> str | None:
     where = phrase_span(field_spec("method"), sentence, paper.title)
     if where is None:
         return None
-    phrase = sentence[where[0]:where[1]].strip()
-    if len(phrase.split()) < 2:
+    phrase = _STUDY_LEAD.sub("", sentence[where[0]:where[1]].strip())  # "we investigate X" → "X"
+    if len(phrase.split()) < 2 or _NOT_A_PHRASE.search(phrase):
         return None
     name = paper_name(paper)
     if name and name.casefold() not in phrase.casefold() and _ARTICLE.match(phrase):

@@ -37,7 +37,7 @@ from assistant.workspace import Workspace
 from assistant.writing.common import llm_step, references, select_papers
 from assistant.writing.latex import display_text, renumber, to_bibtex, to_latex, to_markdown
 from assistant.writing.models import RelatedWorkDraft, StepMode, Theme
-from assistant.writing.phrases import rank
+from assistant.writing.phrases import Candidate, rank
 from assistant.writing.prose import shared
 from assistant.writing.retell import cite_paper, paper_sentences, plain_sentence
 from assistant.writing.synthesis import open_questions
@@ -86,10 +86,16 @@ def related_work(
     groups = find_themes(papers, np.stack([stored[i] for i in ids]), lex)
     weights = TermWeights(ws.retriever.bm25())
     embedder = ws.embedder  # remembers vectors: the checks of a draft embed the same abstract sentences many times
-    for group in groups:  # a noun phrase most of the theme's papers use names it
-        label = rank(group.papers, weights, embedder, min_papers=min(len(group.papers), 2 + len(group.papers) // 3))
+    used: set[str] = set()
+    for group in groups:  # a noun phrase most of the theme's papers use names it, one no other theme has
+        label: list[Candidate] = []
+        for least in dict.fromkeys((min(len(group.papers), 2 + len(group.papers) // 3), 2)):  # fewer if taken
+            label = [x for x in rank(group.papers, weights, embedder, least, n=5) if x.text.casefold() not in used]
+            if any(len(x.text.split()) >= 2 for x in label):
+                break
         named = [x for x in label if len(x.text.split()) >= 2] or label  # a phrase before a lone word
         group.label = named[0].text if named else ""
+        used.add(group.label.casefold())
     report("themes", 1, 1)
     # the abstracts' sentences in one batch, as the support check splits them
     embedder.embed_documents([s for p in papers for s in split_sentences(f"{p.title}\n{p.abstract}")])

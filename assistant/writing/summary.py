@@ -22,10 +22,11 @@ from assistant.text import split_sentences
 from assistant.tokens import truncate_tokens
 from assistant.types import Paper, Progress, SentenceCheck, Source, Usage
 from assistant.workspace import Workspace
+from assistant.writing import prose
 from assistant.writing.common import contribution_sentence, llm_step, references, select_papers, third_person
 from assistant.writing.latex import display_text
 from assistant.writing.models import PaperSummary, Summary
-from assistant.writing.synthesis import code_synthesis
+from assistant.writing.synthesis import code_synthesis, named_opening
 from assistant.writing.synthesis_llm import budget, generated_synthesis
 
 MAX_TLDR_SENTENCES = 2
@@ -171,7 +172,10 @@ class Summarizer:
         result = result_sentence(paper)
         if not result or used + len(result) > TLDR_MAX_CHARS:
             return []
-        second = self._first_supported([retold(result), result], source)
+        told = named_opening(retold(result, lead=True), prose.paper_name(paper))  # not "Additionally, it …"
+        if told is None:
+            return []
+        second = self._first_supported([told], source)
         return [second] if second is not None else []
 
     def _first_supported(self, candidates: Sequence[str], source: Source) -> SentenceCheck | None:

@@ -61,12 +61,21 @@ def _retell(sentence: str, n: int, name: str | None = None) -> str | None:
     for opening, cited in (("The authors", f"The authors of [{n}]"), ("The paper", f"The paper [{n}]")):
         if text.startswith(opening + " "):
             return f"{cited}{text[len(opening):]}."
-    if DANGLING.match(text):
-        head = _POINTER.match(text)
-        if not name or head is None or head.group(0) in ("Its", "Their"):
-            return None
-        text = name + text[head.end():]
-    return f"{text} [{n}]."
+    named = named_opening(text, name)
+    return f"{named} [{n}]." if named else None
+
+
+def named_opening(text: str, name: str | None) -> str | None:
+    """The text with an opening "It"/"This method"/"They" replaced by the paper's name; the text itself when
+    it opens on no pronoun; None when it does and the paper has no name (or it opens on "Its"/"Their").
+    A connective first ("Additionally, it …") is dropped."""
+    text = prose.capital(_LEAD.sub("", text))
+    if not DANGLING.match(text):
+        return text
+    head = _POINTER.match(text)
+    if not name or head is None or head.group(0) in ("Its", "Their"):
+        return None
+    return name + text[head.end():]
 
 
 def shared_sentences(
