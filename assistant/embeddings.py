@@ -45,7 +45,8 @@ class MiniLMEmbeddings(NamedEmbeddings):
         path = minilm_dir()
         self.batch_size = batch_size
         self.max_seq_length = int(json.loads((path / "sentence_bert_config.json").read_text())["max_seq_length"])
-        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, model_max_length=self.max_seq_length)
+        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True,
+                                                       model_max_length=self.max_seq_length)
         self.model = AutoModel.from_pretrained(path, local_files_only=True).eval()
         self._lock = threading.Lock()  # one forward pass at a time: torch threads are shared
 
