@@ -31,8 +31,8 @@ class MiniLMEmbeddings(NamedEmbeddings):
     Run with `transformers` alone: sentence-transformers' import (scikit-learn, scipy, pandas) cost a
     cold search ~3.7 s CPU. Its pipeline is repeated step for step (longest texts first in batches,
     padding to the batch's longest, truncation at max_seq_length, mean pooling, its Normalize module
-    and then encode's normalize), so the vectors are sentence-transformers' own, bit for bit
-    (tests/test_minilm.py).
+    and then encode's normalize), so the vectors are sentence-transformers' own, bit for bit at the same
+    torch thread count (tests/test_minilm.py; one thread instead of two moves some vectors by ~1e-7).
     """
 
     name = MINILM_NAME
