@@ -1,7 +1,7 @@
-"""MiniLM run with `transformers` alone gives sentence-transformers' own vectors, so nothing it ranks changes.
+"""MiniLM run on torch alone gives sentence-transformers' own vectors, so nothing it ranks changes.
 
 sentence-transformers stays installed (requirements.lock) as the reference these tests compare with;
-litreview itself no longer imports it (its import cost a cold search ~3.7 s CPU).
+litreview itself imports neither it nor transformers' model code (together ~4-6 s CPU of a cold search).
 """
 
 from __future__ import annotations
