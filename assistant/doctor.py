@@ -55,10 +55,10 @@ def _embedding(ws: Workspace) -> Iterator[Check]:
     from assistant.offline import minilm_dir
 
     path = minilm_dir()
-    missing = [m for m in ("torch", "sentence_transformers") if importlib.util.find_spec(m) is None]
+    missing = [m for m in ("torch", "tokenizers", "safetensors") if importlib.util.find_spec(m) is None]
     if missing:
         yield Check("embedding", "problem", f"all-MiniLM-L6-v2 at {path}, but {', '.join(missing)} is missing",
-                    "pip install sentence-transformers torch")
+                    "pip install torch tokenizers safetensors")
     else:
         yield Check("embedding", "ok", f"all-MiniLM-L6-v2 at {path}")
 

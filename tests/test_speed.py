@@ -60,6 +60,13 @@ def test_reading_the_library_does_not_load_the_embedding_model(sample_ws: Worksp
         assert not modules & set(MODEL), (argv, sorted(modules & set(MODEL)))
 
 
+def test_search_loads_minilm_without_sentence_transformers_or_transformers(sample_ws: Workspace) -> None:
+    code, modules = imported_by(["search", "transformers", "-k", "3"], sample_ws.settings.home)
+    assert code == 0
+    assert {"torch", "tokenizers", "chromadb", "bm25s"} <= modules  # it did encode the query and search
+    assert not modules & {"sentence_transformers", "transformers", "sklearn", "pandas"}, sorted(modules)
+
+
 def test_a_vector_does_not_depend_on_its_batch(embedder: NamedEmbeddings) -> None:
     texts = ["Short.", "A longer sentence about retrieval augmented generation with many more words in it.",
              "Transformers use attention.", "We propose a method that calls external tools through an API."]
