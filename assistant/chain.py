@@ -244,7 +244,7 @@ class Answerer:
         ans.removed_citations = resolved.removed
         checks = checker.check(to_check(resolved.text), ans.contexts)
         if checks and all(c.supported for c in checks) and self.settings.answer.verify == "model":
-            verifier = verify_with_model(self.backend, checks, ans.contexts)
+            verifier = verify_with_model(self.backend, checks, ans.contexts).usage
             usage.prompt_tokens += verifier.prompt_tokens
             usage.completion_tokens += verifier.completion_tokens
             usage.cost_usd = self.backend.cost(usage.prompt_tokens, usage.completion_tokens)

@@ -173,22 +173,23 @@ class SupportChecker:
         cites = [n for n in cited_in(sentence) if n in by_n]
         if not cites:
             return _fail(sentence, [], "citation", "cites no source")
-        terms = self._claim_terms(plain)
+        claim = _without_paper_count(plain, len(set(cites)))
+        terms = self._claim_terms(claim)
         if not terms:
             return _fail(sentence, cites, "coverage", "states nothing checkable")
         cited_text = "\n".join(by_n[n].title + "\n" + by_n[n].text for n in cites)
         aligned = self._align(terms, vec, [u for n in cites for u in self._units[n]])
         s = self.settings
         check, reason = "", ""
+        untitled = _without_titles(claim, [by_n[n].title for n in cites])
         rival = self._rival(terms, vec, aligned, [n for n in by_n if n not in cites])
         if rival is not None:
             check, reason = "attribution", f"attribution: it fits source [{rival}] better than the one it cites"
-        elif problem := number_problem(plain, cited_text):
+        elif problem := number_problem(claim, cited_text):
             check, reason = "number", problem
-        elif problem := novel_problem(plain, cited_text):
+        elif problem := novel_problem(claim, cited_text):
             check, reason = "novel", problem
-        elif problem := polarity_problem(untitled := _without_titles(plain, [by_n[n].title for n in cites]),
-                                         aligned.text):
+        elif problem := polarity_problem(*_shared_free(untitled, aligned.text, cited_text)):
             check, reason = "polarity", problem
         elif problem := scope_problem(untitled, aligned.text):
             check, reason = "scope", problem
@@ -263,6 +264,40 @@ def _without_titles(claim: str, titles: list[str]) -> str:
     for title in titles:
         claim = claim.replace(title, " ")
     return claim
+
+
+_FREE = re.compile(r"\b([\w-]+)-free\b", re.IGNORECASE)
+
+
+def _shared_free(claim: str, aligned: str, cited: str) -> tuple[str, str]:
+    """Claim and aligned text with the "X-free" words the claim shares with the cited text written as one
+    word: "a Dropout-free LoRA" names the method and negates nothing, on either side."""
+    shared = {m.group(0).lower() for m in _FREE.finditer(claim)} & {m.group(0).lower() for m in _FREE.finditer(cited)}
+    if not shared:
+        return claim, aligned
+
+    def join(m: re.Match[str]) -> str:
+        return m.group(1) + "free" if m.group(0).lower() in shared else m.group(0)
+
+    return _FREE.sub(join, claim), _FREE.sub(join, aligned)
+
+
+_COUNT_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+_N = "|".join([*_COUNT_WORDS, r"\d+"])
+_PAPER_COUNT = re.compile(
+    rf"\b(?:(both)|all\s+(?:the\s+)?({_N})|the\s+({_N})|({_N})\s+of\s+the(?:\s+(?:{_N}))?)"
+    r"\s+(?:papers|works|studies|articles)\b", re.IGNORECASE)
+
+
+def _without_paper_count(claim: str, n_cited: int) -> str:
+    """The claim without a count of the papers it cites that the citations bear out ("All four papers study X
+    [1, 2, 3, 4]", "Two of the papers …"): the number and the "all" are about the citations, not the sources."""
+    def drop(m: re.Match[str]) -> str:
+        said = m.group(1) or m.group(2) or m.group(3) or m.group(4)
+        count = 2 if said.lower() == "both" else _COUNT_WORDS.get(said.lower()) or int(said)
+        return "the papers" if count == n_cited else m.group(0)
+
+    return _PAPER_COUNT.sub(drop, claim)
 
 
 def _fail(sentence: str, cites: list[int], check: str, reason: str) -> SentenceCheck:

@@ -52,7 +52,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
         prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
-        text = reply_for(prompt)
+        text = self.reply(prompt)
         words = re.findall(r"\S+\s*", text)
         base = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "scripted"}
         if not body.get("stream"):
@@ -72,6 +72,10 @@ class Handler(BaseHTTPRequestHandler):
                                                        "total_tokens": len(prompt) // 4 + len(words)}})
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
+
+    def reply(self, prompt: str) -> str:
+        """What the server answers to a prompt (a subclass may play other answers)."""
+        return reply_for(prompt)
 
     def _event(self, data: dict[str, Any]) -> None:
         self.wfile.write(f"data: {json.dumps(data)}\n\n".encode())

@@ -1,5 +1,6 @@
 """Provider "openai-compatible" against a real llama.cpp server (`python -m llama_cpp.server`) serving the
-bundled SmolLM2-135M GGUF on 127.0.0.1: streaming, usage, citations and the CLI's JSON, end to end.
+bundled SmolLM2-135M GGUF on 127.0.0.1: streaming, usage, citations and the CLI's JSON, end to end; and
+the model verifier's (answer.verify = "model") JSON round trip.
 
 The server reads the prompt at ~190 tokens/s on two idle cores, so a five-abstract prompt costs ~10 s
 before the first token; -k 3 and a 96-token cap keep each answer to roughly 10 s.
@@ -23,14 +24,23 @@ from servers import free_port, stop
 
 from assistant.citations import cited_in
 from assistant.cli import main
+from assistant.embeddings import NamedEmbeddings
+from assistant.evidence import TermWeights
+from assistant.lexical import BM25Index
+from assistant.llm.backends import make_backend
 from assistant.offline import smollm_gguf
-from assistant.settings import LLMSettings
+from assistant.settings import AnswerSettings, LLMSettings
+from assistant.support import SupportChecker
+from assistant.support_model import Verification, verify_with_model
+from assistant.text import split_sentences
+from assistant.types import Paper, SentenceCheck, Source
 from assistant.workspace import Workspace
 
 pytestmark = [pytest.mark.server, pytest.mark.llm]
 STARTUP_LIMIT_S = 90.0
 QA_DEV = Path(__file__).resolve().parents[1] / "evals" / "qa_dev.jsonl"
 MAX_TOKENS = 96
+VERIFY_TOKENS = 64  # two verdicts take ~30 tokens; the JSON grammar makes each token slower (~0.1-0.7 s)
 JSON_KEYS = {"question", "answer", "citations", "refused", "contexts", "timings", "usage"}
 
 
@@ -147,3 +157,58 @@ def test_cli_ask_json_through_the_server(capsys: pytest.CaptureFixture[str], mon
     assert data["citations"] and all(context_ids.get(c["n"]) == c["paper_id"] for c in data["citations"])
     assert data["usage"]["prompt_tokens"] > 0 and 0 < data["usage"]["completion_tokens"] <= 2 * MAX_TOKENS
     assert data["timings"]["first_token_s"] is not None and data["timings"]["total_s"] > 0
+
+
+def _rules(papers: list[Paper], embedder: NamedEmbeddings) -> tuple[list[SentenceCheck], list[Source]]:
+    """Three sentences through the rules: a quote [1] and a paraphrase [2] pass, a negated quote [1] fails."""
+    a, b = papers[2], papers[3]  # "Meta-training with Demonstration Retrieval…", "General-Purpose In-Context…"
+    sources = [Source(n=n, paper_id=p.paper_id, title=p.title, text=" ".join(split_sentences(p.abstract)[:2]))
+               for n, p in ((1, a), (2, b))]
+    text = ("Large language models show impressive results on few-shot NLP tasks [1]. "
+            "Meta-learning aims to learn parts of the learning pipeline with less manual effort [2]. "
+            "Large language models do not show impressive results on few-shot NLP tasks [1].")
+    checks = SupportChecker(embedder, TermWeights(BM25Index(papers)), AnswerSettings()).check(text, sources)
+    assert [(c.supported, c.check) for c in checks] == [(True, ""), (True, ""), (False, "polarity")]
+    return checks, sources
+
+
+def _nothing_passes_unjudged(run: Verification, checks: list[SentenceCheck]) -> None:
+    """Each sentence the rules passed is kept only on a verdict saying so; every other one names why not."""
+    rejected_by_rules = checks[2]
+    assert (rejected_by_rules.supported, rejected_by_rules.check) == (False, "polarity")  # never re-judged
+    said = {v.n: v.supported for v in run.verdicts or []}
+    for n, c in enumerate(checks[:2], start=1):
+        if c.supported:
+            assert said.get(n) is True, (c, run.reply)
+        else:
+            assert c.check == "model" and c.reason.startswith("model verifier: "), c
+
+
+def test_the_model_verifier_round_trip_through_the_server(
+    llama_server: LlamaServer, small_papers: list[Paper], embedder: NamedEmbeddings,
+) -> None:
+    checks, sources = _rules(small_papers, embedder)
+    llm = LLMSettings(provider="openai-compatible", base_url=llama_server.url, max_tokens=VERIFY_TOKENS)
+    run = verify_with_model(make_backend(llm), checks, sources)
+    print(f"\nverifier reply: {run.reply!r}")
+    assert run.error is None, run.error
+    assert run.usage.prompt_tokens > 0 and run.usage.completion_tokens > 0 and run.usage.cost_usd is None
+    # the schema sent with json_object becomes the server's grammar: JSON with one verdict per sentence
+    assert json.loads(run.reply) and run.verdicts is not None and sorted(v.n for v in run.verdicts) == [1, 2]
+    for v in run.verdicts:  # each verdict reached its sentence's check, whatever the tiny model judged
+        c = checks[v.n - 1]
+        assert c.supported == v.supported and c.check == ("" if v.supported else "model"), (v, c)
+    _nothing_passes_unjudged(run, checks)
+
+
+def test_a_verifier_reply_cut_short_by_the_server_withdraws_the_sentences(
+    llama_server: LlamaServer, small_papers: list[Paper], embedder: NamedEmbeddings,
+) -> None:
+    checks, sources = _rules(small_papers, embedder)
+    llm = LLMSettings(provider="openai-compatible", base_url=llama_server.url, max_tokens=4)
+    run = verify_with_model(make_backend(llm), checks, sources)
+    assert run.error == ("the openai-compatible back-end's reply was cut at llm.max_tokens = 4 before its JSON "
+                         "ended (raise llm.max_tokens)")
+    assert [(c.supported, c.check) for c in checks] == [(False, "model"), (False, "model"), (False, "polarity")]
+    assert checks[0].why == f"model verifier: the verifier's call failed ({run.error})"
+    _nothing_passes_unjudged(run, checks)

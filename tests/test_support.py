@@ -199,3 +199,25 @@ def test_a_number_must_count_what_the_source_counts(claim: str, bad: bool) -> No
 
     source = "Cybench includes 40 professional-level Capture the Flag (CTF) tasks from 4 distinct CTF competitions."
     assert bool(number_problem(claim, source)) is bad
+
+
+@pytest.mark.parametrize(("text", "check"), [
+    ("Both papers study scaling [1, 2].", ""),
+    ("The two papers study scaling [1, 2].", ""),
+    ("Two of the papers study scaling [1, 2].", ""),
+    ("All three papers study scaling [1, 2].", "number"),  # a count the citations do not bear out
+    ("All papers study scaling [1, 2].", "scope"),
+])
+def test_a_count_of_the_cited_papers_is_borne_out_by_the_citations(checker: SupportChecker, sources: list[Source],
+                                                                    text: str, check: str) -> None:
+    verdict = one(checker, text, sources)
+    assert (verdict.supported, verdict.check) == (not check, check), verdict
+
+
+def test_an_x_free_word_the_source_holds_negates_nothing(checker: SupportChecker) -> None:
+    source = Source(n=1, paper_id="a", title="ALLoRA",
+                    text="We propose a Dropout-free, scaling-free LoRA with an adaptive learning rate.")
+    assert one(checker, "The paper proposes a Dropout-free, scaling-free LoRA with an adaptive learning rate [1].",
+               [source]).supported
+    invented = one(checker, "The paper proposes a LoRA that is not scaling-free [1].", [source])
+    assert not invented.supported and invented.check == "polarity"

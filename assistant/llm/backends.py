@@ -100,6 +100,9 @@ def translate_error(exc: Exception, backend: Backend) -> BackendError:
         return BackendError(f"the {name} back-end at {where} has no model '{backend.model_name}' (set llm.model)")
     if isinstance(exc, openai.RateLimitError):
         return BackendError(f"the {name} back-end is rate-limiting or out of quota: {first_line(exc)}")
+    if isinstance(exc, openai.LengthFinishReasonError):  # a structured (JSON) reply stopped at the cap
+        return BackendError(f"the {name} back-end's reply was cut at llm.max_tokens = {backend.max_tokens} "
+                            "before its JSON ended (raise llm.max_tokens)")
     if isinstance(exc, openai.APIStatusError):
         return BackendError(f"the {name} back-end returned HTTP {exc.status_code}: {first_line(exc)}")
     return BackendError(f"the {name} back-end failed: {type(exc).__name__}: {first_line(exc)}")
