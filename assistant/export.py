@@ -5,30 +5,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Any
 
-from assistant.types import Paper
+from assistant.choices import RefFormat
+from assistant.types import Paper, name_parts
 
-Format = Literal["bib", "ris", "csljson", "csv"]
-SUFFIX: dict[str, str] = {"bib": ".bib", "ris": ".ris", "csljson": ".json", "csv": ".csv"}
+SUFFIX: dict[RefFormat, str] = {"bib": ".bib", "ris": ".ris", "csljson": ".json", "csv": ".csv"}
+MIME: dict[RefFormat, str] = {"bib": "application/x-bibtex", "ris": "application/x-research-info-systems",
+                              "csljson": "application/vnd.citationstyles.csl+json", "csv": "text/csv"}
 CSV_COLUMNS = ("title", "authors", "year", "doi", "arxiv_id", "url", "venue", "abstract")
 
 
 def arxiv_url(arxiv_id: str) -> str:
     """The abstract page of an arXiv id."""
     return f"https://arxiv.org/abs/{arxiv_id}"
-
-
-def name_parts(name: str) -> tuple[str, str, str]:
-    """'Anna van der Berg' → ('Anna van der', 'Berg', ''), 'Rafael Santos, Jr.' → ('Rafael', 'Santos', 'Jr.').
-
-    The last word is the family name, so given + family (+ ', ' + suffix) rejoin to the stored name.
-    """
-    main, _, suffix = name.partition(", ")
-    given, _, family = main.rpartition(" ")
-    return given, family, suffix
 
 
 def last_first(name: str) -> str:
@@ -47,51 +38,10 @@ def _urls(paper: Paper) -> list[str]:
 def to_bib(papers: Sequence[Paper]) -> str:
     """@misc entries with the abstract; keys are the papers' own or made as the related-work job makes them."""
     from assistant.writing.common import bibtex_key
+    from assistant.writing.latex import bib_entry
 
     taken: set[str] = set()
     return "\n".join(bib_entry(paper, bibtex_key(paper, taken)) for paper in papers)
-
-
-def bib_entry(paper: Paper, key: str) -> str:
-    """One @misc entry: every field `ingest` reads back, the abstract included."""
-    fields = [("title", "{" + _bib_text(paper.title) + "}")]  # inner braces keep the title's capitals
-    if paper.authors:
-        fields.append(("author", " and ".join(_bib_text(_bib_name(a)) for a in paper.authors)))
-    if paper.year:
-        fields.append(("year", str(paper.year)))
-    if paper.venue:
-        fields.append(("howpublished", _bib_text(paper.venue)))
-    if paper.doi:
-        fields.append(("doi", _verbatim(paper.doi)))
-    if paper.url:
-        fields.append(("url", _verbatim(paper.url)))
-    if paper.arxiv_id:
-        fields += [("eprint", _verbatim(paper.arxiv_id)), ("archivePrefix", "arXiv")]
-    fields.append(("abstract", _bib_text(paper.abstract)))
-    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
-    return f"@misc{{{key},\n{body}\n}}\n"
-
-
-def _bib_name(name: str) -> str:
-    """BibTeX reads 'First Last' as it is; a suffix needs its 'Last, Jr., First' form."""
-    given, family, suffix = name_parts(name)
-    return f"{family}, {suffix}, {given}" if suffix and given else name
-
-
-def _bib_text(value: str) -> str:
-    """Text as a .bib value: LaTeX escaped, and -- `` '' kept apart so they do not read back as – “ ”."""
-    from assistant.writing.latex import escape_latex
-
-    text = " ".join(escape_latex(value, bib=True).split())
-    for pair in ("--", "``", "''"):
-        while pair in text:
-            text = text.replace(pair, pair[0] + "{}" + pair[1])
-    return text
-
-
-def _verbatim(value: str) -> str:
-    """A DOI, URL or arXiv id as a .bib value: as written, without braces, backslashes or spaces."""
-    return re.sub(r"[{}\\\s]", "", value)
 
 
 def to_ris(papers: Sequence[Paper]) -> str:
@@ -167,11 +117,11 @@ def to_csv(papers: Sequence[Paper]) -> str:
     return buffer.getvalue()
 
 
-WRITERS: dict[str, Callable[[Sequence[Paper]], str]] = {
+WRITERS: dict[RefFormat, Callable[[Sequence[Paper]], str]] = {
     "bib": to_bib, "ris": to_ris, "csljson": to_csljson, "csv": to_csv,
 }
 
 
-def export_papers(papers: Sequence[Paper], fmt: Format) -> str:
+def export_papers(papers: Sequence[Paper], fmt: RefFormat) -> str:
     """The papers as text in one of the formats (`ingest` reads each back)."""
     return WRITERS[fmt](papers)

@@ -16,7 +16,7 @@ class Paper(BaseModel):
     paper_id: str
     title: str
     abstract: str
-    authors: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()  # 'First Last[, Suffix]', split by name_parts
     n_authors: int | None = None
     organization: str | None = None
     year: int | None = None
@@ -32,6 +32,16 @@ class Paper(BaseModel):
     def label(self) -> str:
         """A short human label: title (year)."""
         return f"{self.title} ({self.year})" if self.year else self.title
+
+
+def name_parts(name: str) -> tuple[str, str, str]:
+    """An author as stored ('First Last[, Suffix]') split: 'Anna van der Berg' → ('Anna van der', 'Berg', '').
+
+    'Rafael Santos, Jr.' → ('Rafael', 'Santos', 'Jr.'); given + family (+ ', ' + suffix) rejoin to the name.
+    """
+    main, _, suffix = name.partition(", ")
+    given, _, family = main.rpartition(" ")
+    return given, family, suffix
 
 
 class Chunk(BaseModel):

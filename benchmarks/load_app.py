@@ -33,14 +33,13 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from servers import free_port  # noqa: E402
+from servers import app_healthy, free_port  # noqa: E402
 
 CLI = "import sys; from assistant.cli import main; sys.exit(main())"
 CHROMIUM = "/usr/bin/chromium"
@@ -109,14 +108,6 @@ class Stub(BaseHTTPRequestHandler):
 def env_for(home: Path) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("LITREVIEW_")}
     return {**base, "LITREVIEW_HOME": str(home), "PYTHONPATH": str(ROOT)}
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
 
 
 def upload_file(folder: Path) -> Path:
@@ -280,7 +271,7 @@ def main() -> None:
                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         print(f"app starting on {url}", file=sys.stderr, flush=True)
-        while not healthy(url):
+        while not app_healthy(url):
             if app.poll() is not None:
                 raise SystemExit((work / "app.log").read_text()[-3000:])
             time.sleep(0.5)

@@ -38,12 +38,18 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
-def heartbeat(url: str) -> bool:
+def answers(url: str) -> bool:
+    """True when a GET of the URL (a server's health or heartbeat endpoint) returns 200 within 2 s."""
     try:
-        with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as resp:
+        with urllib.request.urlopen(url, timeout=2) as resp:
             return bool(resp.status == 200)
     except OSError:
         return False
+
+
+def app_healthy(url: str) -> bool:
+    """True when the Streamlit app at the URL answers its health endpoint."""
+    return answers(f"{url}/_stcore/health")
 
 
 def start_chroma(data: Path, port: int) -> subprocess.Popen[bytes]:
@@ -57,7 +63,7 @@ def start_chroma(data: Path, port: int) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen([exe, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
                                 stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + STARTUP_LIMIT_S
-    while not heartbeat(url):
+    while not answers(f"{url}/api/v2/heartbeat"):
         if proc.poll() is not None or time.monotonic() > deadline:
             stop(proc)
             raise RuntimeError(f"chroma run did not answer on {url}: {log_path.read_text()[-2000:]}")

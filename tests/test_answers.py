@@ -393,8 +393,8 @@ def test_openai_without_a_key_is_a_config_error(monkeypatch: pytest.MonkeyPatch)
 def test_openai_with_a_key_builds_without_calling_out(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     backend = make_backend(LLMSettings(provider="openai", api_key="sk-test"))
-    assert (backend.provider, backend.model_name, backend.label) == (
-        "openai", OPENAI_DEFAULT_MODEL, f"openai: {OPENAI_DEFAULT_MODEL}"
+    assert (backend.provider, backend.model_name, backend.shown_model, backend.label) == (
+        "openai", OPENAI_DEFAULT_MODEL, OPENAI_DEFAULT_MODEL, f"openai: {OPENAI_DEFAULT_MODEL}"
     )
     assert backend.chat is not None and backend.cost(1000, 1000) is not None
 
@@ -410,7 +410,7 @@ def test_openai_compatible_needs_a_base_url() -> None:
 
 def test_the_extractive_back_end_has_no_model() -> None:
     backend = make_backend(LLMSettings(provider="extractive"))
-    assert backend.chat is None and backend.label == "extractive"
+    assert backend.chat is None and backend.shown_model is None and backend.label == "extractive"
 
 
 def test_asking_an_empty_library_is_an_error() -> None:

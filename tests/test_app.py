@@ -25,6 +25,7 @@ from assistant.chain import TokenSink
 from assistant.errors import LitReviewError
 from assistant.llm.backends import Backend
 from assistant.settings import LLMSettings
+from assistant.sources import parse_file
 from assistant.types import Paper
 from assistant.workspace import Workspace, backend_key
 
@@ -245,6 +246,46 @@ def test_upload_reports_each_file_and_a_bad_file_stops_nothing(
     assert after >= before + 2  # the good files went in; nothing stored before was lost
     assert {p.paper_id for p in small_papers} <= set(small_ws.library.paper_ids())
     assert texts(at.metric)[0] == str(after)
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """What the app's download buttons would serve, by file name (Streamlit's media storage, recorded)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    files: dict[str, bytes] = {}
+    real = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self: MemoryMediaFileStorage, data: str | bytes, mimetype: str, kind: Any,
+               filename: str | None = None) -> str:
+        files[filename or ""] = data.encode() if isinstance(data, str) else data
+        return real(self, data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return files
+
+
+def test_export_references_of_the_library_or_chosen_papers(
+    small_ws: Workspace, small_papers: list[Paper], served: dict[str, bytes], tmp_path: Path,
+) -> None:
+    at = ok(page("library"))
+    at.selectbox(key="export_format").set_value("ris").run()
+    button = at.get("download_button")[0]
+    assert button.label == f"Download {len(small_papers)} papers as RIS"
+    path = tmp_path / "litreview-library.ris"
+    path.write_bytes(served[path.name])
+    got = parse_file(path)  # what `ingest` reads back: the same papers, nothing lost
+    assert not got.problems and sorted(p.title for p in got.papers) == sorted(p.title for p in small_papers)
+    at.radio(key="export_scope").set_value("chosen").run()
+    assert at.get("download_button")[0].proto.disabled  # nothing chosen yet
+    picked = [small_ws.papers()[1], small_ws.papers()[3]]
+    at.multiselect(key="export_papers").set_value([p.paper_id for p in picked]).run()
+    at.selectbox(key="export_format").set_value("csljson").run()
+    ok(at)
+    assert at.get("download_button")[0].label == "Download 2 papers as CSL-JSON"
+    items = json.loads(served["litreview-chosen.json"])
+    assert sorted(i["title"] for i in items) == sorted(p.title for p in picked)
+    assert all(i["abstract"] for i in items)
 
 
 def test_remove_papers_after_confirming(small_ws: Workspace, small_papers: list[Paper]) -> None:

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ import pytest
 from helpers import SampleBuild
 from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from servers import free_port
+from servers import app_healthy, free_port
 
 from assistant.app.state import PROVIDER_LABELS
 from assistant.settings import HOME_ENV
@@ -69,14 +68,6 @@ class Session:
     shots: Path
 
 
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
-
-
 def group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
@@ -113,7 +104,7 @@ def server(sample_build: SampleBuild) -> Iterator[Server]:
                                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         started = time.monotonic()
-        while not healthy(url):
+        while not app_healthy(url):
             if proc.poll() is not None or time.monotonic() > started + STARTUP_LIMIT_S:
                 pytest.fail(f"the app did not come up on {url}:\n{log_path.read_text(errors='replace')[-3000:]}")
             time.sleep(0.5)

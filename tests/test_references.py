@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from clitools import one_error_line, run
+from clitools import one_error_line, run, usage_error
 from helpers import FIXTURES, SAMPLE_FILES
 
+from assistant.choices import RefFormat
 from assistant.errors import SourceError
 from assistant.export import SUFFIX, export_papers
 from assistant.settings import HOME_ENV, load_settings
@@ -19,7 +20,7 @@ from assistant.workspace import Workspace
 RIS = FIXTURES / "zotero.ris"
 CSL = FIXTURES / "zotero-csl.json"
 FIELDS = ("title", "authors", "year", "doi", "arxiv_id", "abstract", "venue")
-FORMATS = sorted(SUFFIX)
+FORMATS: list[RefFormat] = sorted(SUFFIX)
 
 
 def by_title(papers: list[Paper]) -> dict[str, Paper]:
@@ -158,8 +159,8 @@ def originals() -> list[Paper]:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_every_paper_survives_export_and_reingest(tmp_path: Path, originals: list[Paper], fmt: str) -> None:
-    path = write(tmp_path / f"out{SUFFIX[fmt]}", export_papers(originals, fmt))  # type: ignore[arg-type]
+def test_every_paper_survives_export_and_reingest(tmp_path: Path, originals: list[Paper], fmt: RefFormat) -> None:
+    path = write(tmp_path / f"out{SUFFIX[fmt]}", export_papers(originals, fmt))
     got = parse_file(path)
     assert not got.problems
     back = {p.paper_id: p for p in got.papers}
@@ -173,7 +174,7 @@ def test_every_paper_survives_export_and_reingest(tmp_path: Path, originals: lis
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_export_then_ingest_into_an_empty_library(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+                                                  monkeypatch: pytest.MonkeyPatch, fmt: RefFormat) -> None:
     code, _, _ = run(capsys, "ingest", str(FIXTURES / "zotero.bib"), str(RIS))
     assert code == 1  # the RIS fixture's entry without an abstract
     before = Workspace(load_settings()).papers()
@@ -213,6 +214,13 @@ def test_export_errors_are_one_line(capsys: pytest.CaptureFixture[str], argv: li
     code, _, err = run(capsys, *argv)
     assert code == 1
     one_error_line(err)
+
+
+@pytest.mark.parametrize("argv", [["export", "--format", "docx"], ["related-work", "--topic", "x", "--refs", "docx"]])
+def test_an_unknown_reference_format_is_a_usage_error_naming_the_formats(capsys: pytest.CaptureFixture[str],
+                                                                         argv: list[str]) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "'docx' is not one of 'bib', 'ris', 'csljson', 'csv'" in usage_error(err)
 
 
 def test_related_work_writes_ris_and_csl_json_beside_the_draft(capsys: pytest.CaptureFixture[str], tmp_path: Path,

@@ -21,6 +21,7 @@ from langchain_core.messages import BaseMessage
 from assistant.citations import CITE, marker_numbers
 from assistant.evaluation.writing import dangling, misplaced_markers, sentences, template_phrases
 from assistant.evidence import TermWeights
+from assistant.sources import parse_file
 from assistant.support import SupportChecker, answer_sentences
 from assistant.text import split_sentences
 from assistant.types import Paper, Source
@@ -131,7 +132,9 @@ def test_markdown_citations_resolve_to_the_numbered_references(ws: Workspace, dr
         assert f"### {theme.name}\n\n{theme.paragraph}\n" in body
 
 
-def test_latex_cites_match_the_bibtex_entries_one_to_one(draft: RelatedWorkDraft) -> None:
+def test_latex_cites_match_the_bibtex_entries_one_to_one(
+    ws: Workspace, draft: RelatedWorkDraft, tmp_path: Path,
+) -> None:
     assert draft.latex is not None and draft.bibtex is not None
     cited = [k for group in CITE_KEYS.findall(draft.latex) for k in group.split(",")]
     library = bibtexparser.parse_string(draft.bibtex)
@@ -141,9 +144,14 @@ def test_latex_cites_match_the_bibtex_entries_one_to_one(draft: RelatedWorkDraft
     assert set(cited) == set(keys) == {r.key for r in draft.references}
     assert not re.search(r"\[\d+(?:, \d+)*\]", draft.latex)  # no Markdown citation left over
     assert draft.latex.count(r"\paragraph{") == len(draft.themes)
-    by_key = {e.key: e for e in library.entries}
-    for ref in draft.references:
-        assert by_key[ref.key]["title"].strip("{}") == escape_latex(ref.title, bib=True)
+    # the .bib is the export's: `ingest` reads it back to the same papers, abstracts and all, with no problem
+    bib = tmp_path / "related-work.bib"
+    bib.write_text(draft.bibtex, encoding="utf-8")
+    back = parse_file(bib)
+    assert back.problems == []
+    papers = {p.paper_id: p for p in ws.papers()}
+    assert [(p.title, p.abstract) for p in back.papers] == [
+        (papers[r.paper_id].title, papers[r.paper_id].abstract) for r in draft.references]
 
 
 # -- LaTeX escaping -----------------------------------------------------------------------------------

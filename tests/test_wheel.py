@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import venv
 import zipfile
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from servers import free_port, stop
+from servers import app_healthy, free_port, stop
 from test_llm_server import LlamaServer, llama_server  # noqa: F401  (the real server fixture)
 
 # Far over the ~3 minutes a default CI test may take (a first run also fills a ~740 MB wheel cache): on demand.
@@ -54,13 +53,22 @@ class Installed:
         start = time.monotonic()
         done = subprocess.run([str(self.bin / "litreview"), *argv], env=self.env, cwd=self.cwd, text=True,
                               capture_output=True, timeout=timeout, check=False)
-        self.times[" ".join(argv[:2])] = round(time.monotonic() - start, 1)
+        self.times[" ".join(a[:40] for a in argv[:3])] = round(time.monotonic() - start, 1)  # both doctors apart
         return done
+
+
+def outside_env() -> dict[str, str]:
+    """This environment without the checkout on PYTHONPATH and without litreview's settings.
+
+    With the checkout on the path, pip finds its litreview.egg-info, takes litreview as installed and
+    installs only the dependencies.
+    """
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("LITREVIEW_")}
 
 
 def pip(python: Path | str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(python), "-m", "pip", "--disable-pip-version-check", *args], text=True,
-                          capture_output=True, timeout=1800, check=False)
+                          capture_output=True, timeout=1800, check=False, env=outside_env())
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +124,7 @@ def installed(wheel: Path, scratch: Path) -> Iterator[Installed]:
         done = pip(python, "install", *local, spec)
     assert done.returncode == 0, done.stderr[-3000:]
     times["pip install (wheel cache)"] = round(time.monotonic() - start, 1)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("LITREVIEW_")}
+    env = outside_env()
     env.update({"LITREVIEW_HOME": str(work / "home"), "LITREVIEW_LLM__MAX_TOKENS": "96"})
     where = subprocess.run([str(python), "-c", "import assistant; print(assistant.__file__)"], env=env, cwd=work,
                            text=True, capture_output=True, check=False)
@@ -154,18 +162,10 @@ def test_installed_wheel_serves_the_app(installed: Installed) -> None:
     proc = subprocess.Popen([str(installed.bin / "litreview"), "ui", "--port", str(port)], env=installed.env,
                             cwd=installed.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        while not health(port):
+        while not app_healthy(f"http://127.0.0.1:{port}"):
             assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
             assert time.monotonic() - start < UI_LIMIT_S, "the app did not answer /_stcore/health"
             time.sleep(0.3)
         installed.times["ui until healthy"] = round(time.monotonic() - start, 1)
     finally:
         stop(proc)
-
-
-def health(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as resp:
-            return bool(resp.status == 200 and resp.read().strip() == b"ok")
-    except OSError:
-        return False

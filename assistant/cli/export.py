@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
+from assistant.choices import RefFormat
 from assistant.cli.common import app, err, workspace
 from assistant.errors import LitReviewError
 
@@ -19,18 +19,9 @@ if TYPE_CHECKING:  # pydantic, Chroma and the writing jobs load only when a comm
     from assistant.workspace import Workspace
 
 
-class RefFormat(StrEnum):
-    """Reference formats `export` writes (and `ingest` reads back)."""
-
-    bib = "bib"
-    ris = "ris"
-    csljson = "csljson"
-    csv = "csv"
-
-
 @app.command()
 def export(
-    fmt: Annotated[RefFormat, typer.Option("--format", help="bib, ris, csljson (CSL JSON) or csv.")] = RefFormat.bib,
+    fmt: Annotated[RefFormat, typer.Option("--format", help="bib, ris, csljson (CSL JSON) or csv.")] = "bib",
     papers: Annotated[list[str] | None, typer.Option(
         "--papers", help="A paper id or (unique part of a) title; repeat the option for several papers.")] = None,
     topic: Annotated[str | None, typer.Option("--topic", help="The library's best papers on a topic.")] = None,
@@ -42,13 +33,13 @@ def export(
 
     ws = workspace()
     chosen = choose(ws, papers or (), topic, max_papers)
-    text = export_papers(chosen, fmt.value)
+    text = export_papers(chosen, fmt)
     if out_file is None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
     write_file(out_file, text)
-    err.print(f"{len(chosen)} papers written to {escape(str(out_file))} ({fmt.value})", highlight=False)
+    err.print(f"{len(chosen)} papers written to {escape(str(out_file))} ({fmt})", highlight=False)
 
 
 def choose(ws: Workspace, papers: list[str] | tuple[str, ...], topic: str | None, max_papers: int) -> list[Paper]:

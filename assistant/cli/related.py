@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast, get_args
 
 import typer
 from rich.markup import escape
 
+from assistant.choices import RefFormat
 from assistant.cli.common import LlmFlag, ModelFlag, UrlFlag, app, err, print_json, progress_bar, workspace
-from assistant.cli.export import RefFormat
 from assistant.errors import LitReviewError
 
 if TYPE_CHECKING:
@@ -26,6 +26,13 @@ def _default_papers() -> int:
     from assistant.writing.related import DEFAULT_PAPERS
 
     return DEFAULT_PAPERS
+
+
+def _ref_format(value: str) -> str:
+    """A --refs value checked against the reference formats (Typer takes no list of Literal)."""
+    if value not in get_args(RefFormat):
+        raise typer.BadParameter(f"'{value}' is not one of " + ", ".join(map(repr, get_args(RefFormat))))
+    return value
 
 
 class Format(StrEnum):
@@ -45,8 +52,9 @@ def related_work_command(
     bib: Annotated[Path | None, typer.Option("--bib", help="BibTeX file, written with --format latex or when given "
                                              "(default: the --out file with .bib, or related-work.bib).")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the draft to this file.")] = None,
-    refs: Annotated[list[RefFormat] | None, typer.Option(
-        "--refs", help="Also write the cited papers as ris, csljson or csv beside the draft (FILE.ris, FILE.json, "
+    refs: Annotated[list[str] | None, typer.Option(
+        "--refs", parser=_ref_format, metavar="[ris|csljson|csv]",
+        help="Also write the cited papers as ris, csljson or csv beside the draft (FILE.ris, FILE.json, "
         "FILE.csv; default name related-work); repeat for several.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the draft as JSON.")] = False,
     llm: LlmFlag = None,
@@ -59,7 +67,8 @@ def related_work_command(
     ws = workspace(llm={"provider": llm, "model": model, "base_url": base_url})
     ws.backend()  # a missing key or unreachable server is reported before any work
     bib_path = _bib_path(fmt, bib, out_file)
-    ref_paths = {f: _refs_path(f, out_file) for f in refs or ()}
+    formats = [cast(RefFormat, f) for f in refs or ()]  # each checked by _ref_format
+    ref_paths = {f: _refs_path(f, out_file) for f in formats}
     with progress_bar(True) as progress:
         draft = related_work(ws, topic, max_papers, progress=progress)
     text = (draft.latex or "") if fmt is Format.latex else draft.markdown
@@ -91,13 +100,13 @@ def _bib_path(fmt: Format, bib: Path | None, out_file: Path | None) -> Path | No
 
 def _refs_path(fmt: RefFormat, out_file: Path | None) -> Path:
     """Where --refs FORMAT goes: beside the draft, named like it (BibTeX has --bib)."""
-    if fmt is RefFormat.bib:
+    if fmt == "bib":
         raise LitReviewError("--refs takes ris, csljson or csv; BibTeX is written with --bib or --format latex")
     from assistant.export import SUFFIX
 
-    path = (out_file or DEFAULT_BIB).with_suffix(SUFFIX[fmt.value])
+    path = (out_file or DEFAULT_BIB).with_suffix(SUFFIX[fmt])
     if out_file is not None and path.resolve() == out_file.resolve():
-        raise LitReviewError(f"the {fmt.value} references would overwrite the draft {out_file}: rename --out")
+        raise LitReviewError(f"the {fmt} references would overwrite the draft {out_file}: rename --out")
     return path
 
 
@@ -106,8 +115,8 @@ def _write_refs(ws: Workspace, draft: RelatedWorkDraft, fmt: RefFormat, path: Pa
     from assistant.export import export_papers
 
     found = ws.get_papers([r.paper_id for r in draft.references])
-    _write(path, export_papers([found[r.paper_id] for r in draft.references if r.paper_id in found], fmt.value))
-    err.print(f"{fmt.value} ({len(found)} entries) written to {escape(str(path))}", highlight=False)
+    _write(path, export_papers([found[r.paper_id] for r in draft.references if r.paper_id in found], fmt))
+    err.print(f"{fmt} ({len(found)} entries) written to {escape(str(path))}", highlight=False)
 
 
 def _write(path: Path, text: str) -> None:

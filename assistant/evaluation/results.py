@@ -129,7 +129,7 @@ def model_identity(backend: Backend) -> ModelIdentity:
     path = getattr(backend.chat, "model_path", None) if backend.chat is not None else None
     return ModelIdentity(
         provider=backend.provider, label=backend.label,
-        model=None if backend.chat is None else backend.model_name,
+        model=backend.shown_model,
         model_path=str(path) if path else None, base_url=backend.base_url,
     )
 

@@ -46,9 +46,14 @@ class Backend:
     timeout_s: float = 60.0
 
     @property
+    def shown_model(self) -> str | None:
+        """The model named on what this back-end writes: None for extractive, which has no model."""
+        return None if self.chat is None else self.model_name
+
+    @property
     def label(self) -> str:
         """e.g. "local: SmolLM2-135M-Instruct" or "openai: gpt-4o-mini"."""
-        return backend_label(self.provider, None if self.chat is None else self.model_name)
+        return backend_label(self.provider, self.shown_model)
 
     def count_usage(self, usage: Usage, sent: Sequence[BaseMessage], reply: str) -> None:
         """Add tokens counted with this back-end's tokenizer, for a server that reports none."""

@@ -1,4 +1,4 @@
-"""Rendering a related-work draft: Markdown with [n], LaTeX with \\cite{key}, BibTeX for exactly the cited papers."""
+"""Rendering a related-work draft (Markdown with [n], LaTeX with \\cite{key}), and the one BibTeX entry writer."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from assistant.citations import CITE, marker_numbers
-from assistant.types import Paper
+from assistant.types import Paper, name_parts
 from assistant.writing.models import Reference, Theme
 
 _SPECIAL = {
@@ -71,32 +71,44 @@ def to_latex(themes: Sequence[Theme], refs: Sequence[Reference]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def _bib_value(value: str) -> str:
-    return " ".join(escape_latex(value, bib=True).split())
-
-
-def _verbatim(value: str) -> str:
-    """A DOI, URL or arXiv id as a .bib value: kept as written (url/doi fields are not LaTeX text), no braces."""
-    return re.sub(r"[{}\\\s]", "", value)
-
-
 def bib_entry(paper: Paper, key: str) -> str:
-    """One @misc entry: title, authors, year, DOI, URL, arXiv eprint and venue when known."""
-    fields = [("title", "{" + _bib_value(paper.title) + "}")]  # inner braces keep the title's capitals
+    """One @misc entry: every field `ingest` reads back (title, authors, year, venue, DOI, URL, arXiv, abstract)."""
+    fields = [("title", "{" + bib_text(paper.title) + "}")]  # inner braces keep the title's capitals
     if paper.authors:
-        fields.append(("author", " and ".join(_bib_value(a) for a in paper.authors)))
+        fields.append(("author", " and ".join(bib_text(_bib_name(a)) for a in paper.authors)))
     if paper.year:
         fields.append(("year", str(paper.year)))
     if paper.venue:
-        fields.append(("howpublished", _bib_value(paper.venue)))
+        fields.append(("howpublished", bib_text(paper.venue)))
     if paper.doi:
         fields.append(("doi", _verbatim(paper.doi)))
     if paper.url:
         fields.append(("url", _verbatim(paper.url)))
     if paper.arxiv_id:
         fields += [("eprint", _verbatim(paper.arxiv_id)), ("archivePrefix", "arXiv")]
+    fields.append(("abstract", bib_text(paper.abstract)))
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
     return f"@misc{{{key},\n{body}\n}}\n"
+
+
+def _bib_name(name: str) -> str:
+    """BibTeX reads 'First Last' as it is; a suffix needs its 'Last, Jr., First' form."""
+    given, family, suffix = name_parts(name)
+    return f"{family}, {suffix}, {given}" if suffix and given else name
+
+
+def bib_text(value: str) -> str:
+    """Text as a .bib value: LaTeX escaped, on one line, and the ligatures -- `` '' kept apart (else – “ ”)."""
+    text = " ".join(escape_latex(value, bib=True).split())
+    for pair in ("--", "``", "''"):
+        while pair in text:
+            text = text.replace(pair, pair[0] + "{}" + pair[1])
+    return text
+
+
+def _verbatim(value: str) -> str:
+    """A DOI, URL or arXiv id as a .bib value: kept as written (url/doi fields are not LaTeX text), no braces."""
+    return re.sub(r"[{}\\\s]", "", value)
 
 
 def to_bibtex(papers: Sequence[Paper], refs: Sequence[Reference]) -> str:

@@ -102,7 +102,7 @@ def related_work(
     draft = assemble(topic, drafts)
     draft.removed_citations = writer.removed
     draft.backend = backend.provider
-    draft.model = None if backend.chat is None else backend.model_name
+    draft.model = backend.shown_model
     draft.usage = writer.usage
     draft.seconds = round(time.perf_counter() - t0, 3)
     return draft

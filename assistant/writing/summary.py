@@ -121,9 +121,7 @@ class Summarizer:
                    for r, p in zip(refs, papers, strict=True)]
         # the check compares each sentence with every sentence of its sources: embed them all in one batch
         self.embeddings.embed_documents([s for src in sources for s in split_sentences(f"{src.title}\n{src.text}")])
-        chat = self.backend.chat
-        out = Summary(topic=topic, references=refs, backend=self.backend.provider,
-                      model=None if chat is None else self.backend.model_name)
+        out = Summary(topic=topic, references=refs, backend=self.backend.provider, model=self.backend.shown_model)
         for i, (paper, source) in enumerate(zip(papers, sources, strict=True)):
             if progress:
                 progress("summaries", i, len(papers))

@@ -1,4 +1,4 @@
-"""Library: counts, browse/search/filter papers, add files, remove papers."""
+"""Library: counts, browse/search/filter papers, add files, export references, remove papers."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import get_args
 
 import streamlit as st
 
 from assistant.app import state, ui
+from assistant.choices import RefFormat
+from assistant.export import MIME, SUFFIX, export_papers
 from assistant.sources import PARSERS
 from assistant.types import IngestReport, Paper
 from assistant.workspace import Workspace
@@ -17,6 +20,7 @@ from assistant.workspace import Workspace
 NO_YEAR = "no year"
 UPLOAD_COUNTER = "library_upload_n"
 LAST_REPORT = "library_last_report"
+FORMAT_NAMES: dict[RefFormat, str] = {"bib": "BibTeX", "ris": "RIS", "csljson": "CSL-JSON", "csv": "CSV"}
 
 
 def render() -> None:
@@ -35,7 +39,8 @@ def render() -> None:
         if st.button("Load the sample library", key="load_sample_library"):
             ui.load_sample(ws)
         return
-    browse(ws, sorted(stats.sources))
+    shown = browse(ws, sorted(stats.sources))
+    export(ws, shown)
     remove(ws)
     st.caption(f"Stored in {ui.md(stats.data_dir)} ({stats.backend}, embeddings: {ui.md(stats.embedding_model)}).")
 
@@ -47,7 +52,7 @@ def add_files(ws: Workspace) -> None:
         n = st.session_state.setdefault(UPLOAD_COUNTER, 0)
         files = st.file_uploader(
             f"Files ({', '.join(kinds)})", type=kinds, accept_multiple_files=True, key=f"upload_{n}",
-            help="Listing pages (.txt/.md), BibTeX exports, CSV/TSV, JSONL and PDFs.")
+            help="Listing pages (.txt/.md), BibTeX, RIS and CSL-JSON exports, CSV/TSV, JSONL and PDFs.")
         if st.button("Add to library", type="primary", disabled=not files, key="add_files"):
             with ui.guard("Adding files"), tempfile.TemporaryDirectory(prefix="litreview-upload-") as tmp:
                 paths = []
@@ -82,8 +87,8 @@ def show_report(report: IngestReport) -> None:
     st.dataframe(rows, hide_index=True, key="ingest_report")
 
 
-def browse(ws: Workspace, sources: Sequence[str]) -> None:
-    """Search and filter the papers; open one."""
+def browse(ws: Workspace, sources: Sequence[str]) -> list[Paper]:
+    """Search and filter the papers; open one. Returns the papers shown."""
     st.subheader("Papers")
     query = st.text_input("Search", key="library_query", placeholder="words or a plain-language description")
     left, right = st.columns(2)
@@ -110,6 +115,7 @@ def browse(ws: Workspace, sources: Sequence[str]) -> None:
         with st.container(border=True):
             st.markdown(f"**{ui.md(labels[pid])}**")
             ui.paper_card(next(p for p in shown if p.paper_id == pid))
+    return shown
 
 
 def keep(paper: Paper, years: Sequence[str], sources: Sequence[str]) -> bool:
@@ -125,6 +131,28 @@ def table(papers: Sequence[Paper]) -> list[dict[str, object]]:
          "upvotes": p.upvotes, "sources": ", ".join(p.sources), "url": p.url, "id": p.paper_id} for p in papers]
     empty = [k for k in ("year", "date", "authors", "upvotes", "url") if all(r[k] is None for r in rows)]
     return [{k: v for k, v in r.items() if k not in empty} for r in rows]
+
+
+def export(ws: Workspace, shown: Sequence[Paper]) -> None:
+    """Download the library, the papers shown or chosen papers for a reference manager (what `export` writes)."""
+    with st.expander("Export references", icon=":material/download:"):
+        papers = ws.papers()
+        fmt = st.selectbox("Format", get_args(RefFormat), key="export_format",
+                           format_func=lambda f: f"{FORMAT_NAMES[f]} ({SUFFIX[f]})",
+                           help="Zotero, Mendeley, EndNote and Papers import each of these.")
+        scopes = {"library": f"The whole library ({len(papers):,})",
+                  "shown": f"The papers shown above ({len(shown):,})", "chosen": "Papers I choose"}
+        scope = st.radio("Papers", list(scopes), format_func=scopes.__getitem__, key="export_scope", horizontal=True)
+        chosen: Sequence[Paper] = papers if scope == "library" else shown
+        if scope == "chosen":
+            labels = {p.paper_id: p.label() for p in papers}
+            ids = st.multiselect("Papers to export", list(labels), format_func=lambda i: labels.get(i, i),
+                                 key="export_papers", placeholder="choose papers")
+            chosen = [p for p in papers if p.paper_id in set(ids)]
+        name = f"litreview-{scope}{SUFFIX[fmt]}"
+        st.download_button(f"Download {len(chosen):,} papers as {FORMAT_NAMES[fmt]}", export_papers(chosen, fmt),
+                           name, MIME[fmt], on_click="ignore", icon=":material/download:", key="export_download",
+                           disabled=not chosen)
 
 
 def remove(ws: Workspace) -> None:
