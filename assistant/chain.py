@@ -76,7 +76,7 @@ class Answerer:
         top = ranked[:k]
         base = Answer(
             question=question, query=query, answer="", kind=kind, backend=self.backend.provider,
-            model=None if self.backend.chat is None else self.backend.model_name,
+            model=self.backend.shown_model,
         )
         checker = SupportChecker(self.embedder, weights, self.settings.answer)
         if is_set_question(kind):
