@@ -107,7 +107,7 @@ class Answerer:
         groups: list[Group] = []
         verdicts: list[Verdict] = []
         for label, q, side_ranked in queries:
-            verdict = gate.set_level(q, side_ranked) if label is None else gate.side(q, side_ranked)
+            verdict = gate.set_level(q, side_ranked) if label is None else gate.topic(q, side_ranked)
             verdicts.append(verdict)
             papers = select_papers(side_ranked, verdict.evidence, verdict.matching, a, hybrid) if verdict.covered \
                 else []

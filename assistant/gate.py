@@ -2,12 +2,13 @@
 
 A fact (or open) question is covered when one paper matches it well: the top hybrid score plus the
 share of the question's idf weight that the best paper holds reaches `answer.min_strength`. A survey
-or compare question (or a writing job's topic) is about a set of papers, and a long topical question
+question is about a set of papers, and a long topical question
 is never covered by one paper's words: it is covered when several papers *each* match it in meaning,
 i.e. `answer.survey_min_papers` of the first `answer.survey_pool` papers each hold a sentence whose
 cosine to the question reaches `answer.survey_match_similarity`. Sentence similarity holds up when the
 question uses other words than the abstracts, where shared-term coverage does not; a neighbouring topic
-(federated fine-tuning when the library only has fine-tuning) rarely reaches it. Thresholds are chosen
+(federated fine-tuning when the library only has fine-tuning) less often reaches it. A compare side or a
+writing job's topic needs one such paper (or a top paper clearing the fact gate). Thresholds are chosen
 on the dev split of evals/qa_*.jsonl (docs/qa.md).
 """
 
@@ -86,9 +87,9 @@ class Gate:
             return Verdict(True, strength, matching, evidence=evidence)
         return Verdict(False, strength, matching, FEW_PAPERS if matching else WEAK_MATCH, evidence)
 
-    def side(self, query: str, ranked: Sequence[Candidate]) -> Verdict:
-        """One side of a compare question, often one named method: one paper matching it in meaning, or the
-        top paper clearing the fact gate ("CLEX" is a name, which a sentence vector barely sees)."""
+    def topic(self, query: str, ranked: Sequence[Candidate]) -> Verdict:
+        """A compare side (often one named method) or a writing job's topic: one paper matching it in meaning,
+        or the top paper clearing the fact gate ("CLEX" is a name, which a sentence vector barely sees)."""
         verdict = self.set_level(query, ranked, need=1)
         if verdict.covered:
             return verdict
