@@ -16,7 +16,7 @@ from assistant.context import PROMPT_OVERHEAD_TOKENS, Packing, build_sources, ex
 from assistant.embeddings import NamedEmbeddings
 from assistant.errors import LitReviewError
 from assistant.evidence import EvidencePicker, Sentence, TermWeights
-from assistant.gate import NOT_COVERED, Gate, is_set_question, require_papers
+from assistant.gate import NOT_COVERED, Gate, Verdict, is_set_question, require_papers
 from assistant.kinds import Sides, classify, compare_sides, survey_topic
 from assistant.llm.backends import Backend, add_reported_usage
 from assistant.llm.local import LOCAL_MAX_TOKENS, sentence_grammar
@@ -72,15 +72,15 @@ class Answerer:
         if not ranked:
             require_papers(self.retriever.library)
         weights = TermWeights(self.retriever.bm25())
-        gate = Gate(weights, self.settings.answer)
+        gate = Gate(weights, self.settings.answer, self.picker)
         top = ranked[:k]
         base = Answer(
             question=question, query=query, answer="", kind=kind, backend=self.backend.provider,
-            model=None if self.backend.chat is None else self.backend.model_name,
+            model=self.backend.shown_model,
         )
         checker = SupportChecker(self.embedder, weights, self.settings.answer)
         if is_set_question(kind):
-            return self._set_answer(base, search, ranked, sides, gate, weights, checker, t0, on_token)
+            return self._set_answer(base, search, ranked, sides, gate, checker, t0, on_token)
         verdict = gate.judge(query, ranked, kind, k)
         base.strength = verdict.strength
         if not verdict.covered:
@@ -96,27 +96,27 @@ class Answerer:
 
     def _set_answer(
         self, ans: Answer, search: str, ranked: Sequence[Candidate], sides: Sides | None, gate: Gate,
-        weights: TermWeights, checker: SupportChecker, t0: float, on_token: TokenSink | None,
+        checker: SupportChecker, t0: float, on_token: TokenSink | None,
     ) -> Answer:
         """A survey (or compare) answer: one cited bullet per paper that matches the question (or a side)."""
         a = self.settings.answer
-        if sides is None:
-            verdict = gate.set_level(search, ranked)
-            groups = [Group(None, search, select_papers(verdict.matching, a))]
-            verdicts = [verdict]
-        else:
-            groups, verdicts = [], []
-            for side in (sides.a, sides.b):
-                q = sides.query(side)
-                side_ranked = self.retriever.rank(q, self.settings.retrieval.mode, max(a.survey_cap, 10))
-                verdict = gate.set_level(q, side_ranked)
-                verdicts.append(verdict)
-                groups.append(Group(side, q, select_papers(verdict.matching, a) if verdict.covered else []))
+        hybrid = self.settings.retrieval.mode == "hybrid"
+        queries = [(None, search, ranked)] if sides is None else [
+            (side, q, self.retriever.rank(q, self.settings.retrieval.mode, a.survey_pool))
+            for side in (sides.a, sides.b) for q in [sides.query(side)]]
+        groups: list[Group] = []
+        verdicts: list[Verdict] = []
+        for label, q, side_ranked in queries:
+            verdict = gate.set_level(q, side_ranked) if label is None else gate.topic(q, side_ranked)
+            verdicts.append(verdict)
+            papers = select_papers(side_ranked, verdict.evidence, verdict.matching, a, hybrid) if verdict.covered \
+                else []
+            groups.append(Group(label, q, papers, evidence=verdict.evidence))
+        if sides is not None:
             split_sides(groups, max(1, a.survey_cap // 2))
         ans.strength = max(v.strength for v in verdicts)
         for g in groups:
-            papers = [c.paper for c in g.papers if c.paper is not None]
-            g.bullets = pick_bullets(self.picker.rank(g.query, papers, weights), g.papers, a.survey_min_similarity)
+            g.bullets = pick_bullets(g.evidence, g.papers, a.survey_min_similarity)
         listed = [c for g in groups for c in g.papers if any(b.paper_id == c.paper_id for b in g.bullets)]
         ans.timings.retrieval_s = time.perf_counter() - t0
         if not listed:

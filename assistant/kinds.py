@@ -120,7 +120,14 @@ _FRAMING = re.compile(
     r"\b(?:papers|works|studies)\s+(?:on|about)\b|"
     r"\b(?:which|what)\s+papers\b|"
     r"\b(?:list|show|find|give me|name)\b|\bpeople\b|\bexist\b|\bare there\b|"
+    r"\b(?:which|what)\s+(?:other\s+|prior\s+|recent\s+|related\s+)?works\b|"
     r"^(?:what|who|how|which)\b",
+    _F,
+)
+# A verb left at the start once the framing is gone ("propose X", "has grown X", "look at X"): not the subject.
+_LEAD = re.compile(
+    r"^(?:(?:has|have)\s+)?(?:propose[sd]?|present(?:s|ed)?|introduce[sd]?|stud(?:y|ies|ied)|look(?:ed)?\s+at|"
+    r"are\s+about|is\s+about|deal\s+with|address(?:es)?|try\s+to|use[sd]?|appl(?:y|ies|ied)|has|have|for|to|on|about)\s+",
     _F,
 )
 
@@ -128,6 +135,7 @@ _FRAMING = re.compile(
 def survey_topic(question: str) -> str:
     """The subject of a survey question, without the framing ("Which papers propose X?" → "propose X")."""
     topic = " ".join(_FRAMING.sub(" ", question).split()).strip(" ,;:?.!")
+    topic = _LEAD.sub("", _LEAD.sub("", topic))  # "has grown…" → "grown…"; "propose ways…" → "ways…"
     return topic if len(topic.split()) >= 1 and len(topic) >= 3 else question
 
 

@@ -95,12 +95,15 @@ class AnswerSettings(_Section):
     # Refuse when top hybrid score + best paper's query coverage falls below this (calibrated on
     # evals/qa_dev.jsonl: see docs/qa.md).
     min_strength: float = Field(default=1.20, ge=0.0, le=10.0)
-    # Survey and compare questions (assistant/gate.py, assistant/survey.py; calibrated on evals/qa_dev.jsonl):
+    # Survey and compare questions (assistant/gate.py, assistant/survey.py; chosen on the dev split of evals/qa_*.jsonl,
+    # docs/qa.md): the gate and the list look at the first `survey_pool` papers of the search order
     survey_cap: int = Field(default=12, ge=1, le=50)  # at most this many papers in a survey answer
+    survey_pool: int = Field(default=20, ge=2, le=200)  # papers of the search order the gate and the list look at
     survey_min_papers: int = Field(default=2, ge=1, le=20)  # papers that must each match a survey question
-    survey_paper_strength: float = Field(default=0.95, ge=0.0, le=10.0)  # one paper's score + coverage to match
-    survey_relative_floor: float = Field(default=0.75, ge=0.0, le=1.0)  # a listed paper scores >= this × the best
-    survey_min_similarity: float = Field(default=0.45, ge=-1.0, le=1.0)  # a bullet's sentence vs the question
+    survey_match_similarity: float = Field(default=0.54, ge=-1.0, le=1.0)  # a paper matches: one sentence this close
+    survey_min_rank_score: float = Field(default=3.5, ge=-10.0, le=50.0)  # a listed paper's hybrid order score (z)
+    survey_strong_similarity: float = Field(default=0.8, ge=-1.0, le=1.0)  # ...or one of its sentences this close
+    survey_min_similarity: float = Field(default=0.40, ge=-1.0, le=1.0)  # a bullet's sentence vs the question
     evidence_sentences: int = Field(default=3, ge=1, le=20)  # sentences in an extractive answer
     evidence_margin: float = Field(default=0.15, ge=0.0, le=2.0)  # within this of the best one
     context: Literal["auto", "evidence", "abstracts"] = "auto"  # auto: evidence for local, abstracts else

@@ -91,8 +91,11 @@ def test_compare_sides_and_aspect() -> None:
 
 
 def test_a_survey_topic_drops_the_framing() -> None:
-    assert survey_topic("Which papers in my library propose variants of LoRA?") == "propose variants of LoRA"
-    assert survey_topic(TOOLS["query"]) == "propose ways for language models to use external tools"
+    assert survey_topic("Which papers in my library propose variants of LoRA?") == "variants of LoRA"
+    assert survey_topic(TOOLS["query"]) == "ways for language models to use external tools"
+    assert survey_topic("Who has grown a small network into a bigger one?") == "grown a small network into a bigger one"
+    assert survey_topic("Which works in my collection attach adapters to frozen weights?") == \
+        "attach adapters to frozen weights"
     assert survey_topic("LoRA variants?") == "LoRA variants"
 
 

@@ -42,7 +42,7 @@ def select_papers(
     top = ranked[:max_papers]
     if not top:
         raise LitReviewError(f"no paper in the library matches the topic '{query}'")
-    verdict = Gate(TermWeights(ws.retriever.bm25()), ws.settings.answer).judge(subject, ranked, "survey", max_papers)
+    verdict = Gate(TermWeights(ws.retriever.bm25()), ws.settings.answer, ws.picker).topic(subject, ranked)
     if not verdict.covered:
         raise LitReviewError(
             f"the library does not cover the topic '{query}' (nearest paper: {top[0].paper.title})"  # type: ignore[union-attr]

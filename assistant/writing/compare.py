@@ -110,7 +110,7 @@ def compare_papers(
         progress("reading", len(chosen), len(chosen))
     table = ComparisonTable(
         topic=topic, fields=names, backend=backend.provider,
-        model=None if backend.chat is None else backend.model_name,
+        model=backend.shown_model,
     )
     total, done, formats = len(chosen) * len(specs), 0, FormatState()
     floors = {spec.name: (min_scores or {}).get(spec.name, spec.min_score) for spec in specs}
