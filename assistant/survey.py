@@ -20,10 +20,13 @@ from assistant.kinds import Sides
 from assistant.retrieval import Candidate
 from assistant.settings import AnswerSettings
 
-# A bullet should say what the paper does: a contribution sentence ("we propose…") beats background that scores up
-# to 0.3 more, any other sentence on the paper's own work ("our method…") up to 0.15 more (dev: contribution share
-# of bullets 0.59 -> 0.74 while their mean cosine to the question fell 0.56 -> 0.54).
-CONTRIBUTION_BONUS = 0.3
+# A bullet says what the paper does: its best contribution sentence ("we propose…") when that sentence is at least
+# this close to the question (the paper is already judged relevant; an abstract's opening sentence restates the field
+# and is always closer), else its best sentence, where other sentences on its own work ("our method…") get +0.15;
+# an added contribution ("Moreover, we also propose…") gives way to the main one.
+CONTRIBUTION_FLOOR = 0.15
+SECONDARY_PENALTY = 0.1
+_SECONDARY = re.compile(r"^(?:moreover|additionally|furthermore|besides|also|in addition)\b|\bwe also\b", re.IGNORECASE)
 OWN_WORK_BONUS = 0.15
 _LABEL = re.compile(r"^[^\[\]\n]{1,120}:\s*$")  # "On graph indexes:" — a heading, not a claim
 _MAX_LABEL_WORDS = 12
@@ -60,22 +63,26 @@ def select_papers(
 
 
 def bullet_score(s: Sentence) -> float:
-    """How good a sentence is as a paper's bullet: its evidence score, plus a bonus for saying what the paper does."""
-    if CONTRIBUTION_CUE.search(s.text):
-        return s.score + CONTRIBUTION_BONUS
-    return s.score + (OWN_WORK_BONUS if is_contribution(s.text) else 0.0)
+    """A sentence's worth as a bullet: its evidence score, plus a bonus when it is on the paper's own work."""
+    own = OWN_WORK_BONUS if is_contribution(s.text) else 0.0
+    return s.score + own - (SECONDARY_PENALTY if _SECONDARY.search(s.text) else 0.0)
 
 
 def pick_bullets(evidence: Sequence[Sentence], papers: Sequence[Candidate], min_similarity: float) -> list[Sentence]:
-    """Each paper's best bullet sentence, in the papers' order; papers whose best is weak are left out."""
-    best: dict[str, Sentence] = {}
+    """Each paper's bullet, in the papers' order; papers with no sentence within `min_similarity` are left out."""
+    by_paper: dict[str, list[Sentence]] = {}
     for s in evidence:
-        if s.similarity < min_similarity or not usable(s):
+        if usable(s):
+            by_paper.setdefault(s.paper_id, []).append(s)
+    out: list[Sentence] = []
+    for c in papers:
+        close = [s for s in by_paper.get(c.paper_id, []) if s.similarity >= min_similarity]
+        if not close:
             continue
-        cur = best.get(s.paper_id)
-        if cur is None or bullet_score(s) > bullet_score(cur):
-            best[s.paper_id] = s
-    return [best[c.paper_id] for c in papers if c.paper_id in best]
+        own = [s for s in by_paper[c.paper_id]
+               if s.similarity >= CONTRIBUTION_FLOOR and CONTRIBUTION_CUE.search(s.text)]
+        out.append(max(own or close, key=bullet_score))
+    return out
 
 
 def split_sides(groups: Sequence[Group], cap: int) -> None:
