@@ -43,6 +43,11 @@ _OWN_WORK = re.compile(
 )
 
 
+def points_to_link(sentence: str) -> bool:
+    """A sentence pointing at a link ("code is at https://…") says nothing of the work itself."""
+    return "://" in sentence
+
+
 def is_contribution(sentence: str) -> bool:
     """True for a sentence about the paper's own contribution, method or result, not background."""
     return bool(CONTRIBUTION_CUE.search(sentence) or _OWN_WORK.search(sentence))

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from assistant.errors import LitReviewError
-from assistant.evidence import EvidencePicker, Sentence, TermWeights, paper_coverage
+from assistant.evidence import EvidencePicker, Sentence, TermWeights, paper_coverage, points_to_link
 from assistant.kinds import QuestionKind
 from assistant.retrieval import Candidate
 from assistant.settings import AnswerSettings
@@ -104,8 +104,8 @@ class Gate:
 
 
 def usable(sentence: Sentence) -> bool:
-    """A sentence that can speak for its paper ("code is at https://…" says nothing of the work)."""
-    return "://" not in sentence.text
+    """A sentence that can speak for its paper."""
+    return not points_to_link(sentence.text)
 
 
 def best_similarity(evidence: Sequence[Sentence]) -> dict[str, float]:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from assistant.errors import LitReviewError
-from assistant.evidence import CONTRIBUTION_CUE, TermWeights
+from assistant.evidence import CONTRIBUTION_CUE, TermWeights, points_to_link
 from assistant.gate import Gate, require_papers
 from assistant.kinds import survey_topic
 from assistant.llm.backends import Backend, add_reported_usage
@@ -81,8 +81,7 @@ def contribution_sentence(paper: Paper) -> str:
     sentences = split_sentences(paper.abstract)
     if not sentences:
         return paper.title
-    # "we release our code at https://…" states no contribution
-    return next((s for s in sentences if CONTRIBUTION_CUE.search(s) and "://" not in s), sentences[0])
+    return next((s for s in sentences if CONTRIBUTION_CUE.search(s) and not points_to_link(s)), sentences[0])
 
 
 _THIRD_PERSON = [
