@@ -26,6 +26,7 @@ should would will there their its it this that these those i me my we our you yo
 doe mani"""  # the last two are the stems of "does" and "many"
 QUESTION_WORDS = frozenset(_QUESTION_TEXT.split())
 _NUMBER = re.compile(r"(?<![A-Za-z])\d+(?:[.,]\d+)*")  # "V2P" is a name, not the number 2
+_WORDS = re.compile(r"[\w-]+")
 COVERAGE_WEIGHT = 0.5
 # A sentence stating what the paper itself does ("we propose…", "this paper studies…").
 CONTRIBUTION_CUE = re.compile(
@@ -92,6 +93,17 @@ class TermWeights:
         """The term's idf in the library."""
         w = self.index.idf(term)
         return self.unseen if w is None else w
+
+    def unseen_share(self, text: str) -> float:
+        """The share of the text's idf weight held by terms no paper of the library contains."""
+        terms = self.terms(text)
+        total = sum(self.weight(t) for t in terms)
+        return sum(self.weight(t) for t in terms if self.index.idf(t) is None) / total if total > 0 else 0.0
+
+    def unseen_words(self, text: str) -> list[str]:
+        """The text's words (as written) that no paper of the library contains."""
+        words = dict.fromkeys(w for w in _WORDS.findall(text) if any(self.index.idf(t) is None for t in self.terms(w)))
+        return list(words)
 
     def coverage(self, question_terms: Sequence[str], text_terms: set[str]) -> float:
         """The share of the question's weight found among the text's terms."""

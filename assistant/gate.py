@@ -5,9 +5,12 @@ share of the question's idf weight that the best paper holds reaches `answer.min
 question is about a set of papers, and a long topical question
 is never covered by one paper's words: it is covered when several papers *each* match it in meaning,
 i.e. `answer.survey_min_papers` of the first `answer.survey_pool` papers each hold a sentence whose
-cosine to the question reaches `answer.survey_match_similarity`. Sentence similarity holds up when the
-question uses other words than the abstracts, where shared-term coverage does not; a neighbouring topic
-(federated fine-tuning when the library only has fine-tuning) less often reaches it. A compare side or a
+cosine to the question reaches `answer.survey_match_similarity`, a bar raised by
+`answer.survey_unseen_penalty` times the share of the question's idf weight held by words no paper of
+the library contains. Sentence similarity holds up when the question uses other words than the
+abstracts, where shared-term coverage does not; a neighbouring topic (federated fine-tuning when the
+library only has fine-tuning) reaches it less often, and its missing words ("federated", "clients")
+raise the bar. A compare side or a
 writing job's topic needs one such paper (or a top paper clearing the fact gate). Thresholds are chosen
 on the dev split of evals/qa_*.jsonl (docs/qa.md).
 """
@@ -81,11 +84,15 @@ class Gate:
         best = best_similarity(evidence)
         sims = sorted((best.get(c.paper_id, -1.0) for c in pool), reverse=True)
         need = need or s.survey_min_papers
-        strength = round(sims[need - 1], 4) if len(sims) >= need else 0.0
-        matching = tuple(c for c in pool if best.get(c.paper_id, -1.0) >= s.survey_match_similarity)
+        penalty = s.survey_unseen_penalty * self.weights.unseen_share(query)
+        strength = round(sims[need - 1] - penalty, 4) if len(sims) >= need else 0.0
+        matching = tuple(c for c in pool if best.get(c.paper_id, -1.0) - penalty >= s.survey_match_similarity)
         if len(matching) >= need:
             return Verdict(True, strength, matching, evidence=evidence)
-        return Verdict(False, strength, matching, FEW_PAPERS if matching else WEAK_MATCH, evidence)
+        reason = FEW_PAPERS if matching else WEAK_MATCH
+        if penalty > 0:
+            reason += "; no paper mentions " + ", ".join(f"'{w}'" for w in self.weights.unseen_words(query)[:5])
+        return Verdict(False, strength, matching, reason, evidence)
 
     def topic(self, query: str, ranked: Sequence[Candidate]) -> Verdict:
         """A compare side (often one named method) or a writing job's topic: one paper matching it in meaning,

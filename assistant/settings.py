@@ -100,7 +100,8 @@ class AnswerSettings(_Section):
     survey_cap: int = Field(default=12, ge=1, le=50)  # at most this many papers in a survey answer
     survey_pool: int = Field(default=20, ge=2, le=200)  # papers of the search order the gate and the list look at
     survey_min_papers: int = Field(default=2, ge=1, le=20)  # papers that must each match a survey question
-    survey_match_similarity: float = Field(default=0.54, ge=-1.0, le=1.0)  # a paper matches: one sentence this close
+    survey_match_similarity: float = Field(default=0.50, ge=-1.0, le=1.0)  # a paper matches: one sentence this close
+    survey_unseen_penalty: float = Field(default=0.2, ge=0.0, le=2.0)  # ...raised by this × the question's unseen share
     survey_min_rank_score: float = Field(default=3.5, ge=-10.0, le=50.0)  # a listed paper's hybrid order score (z)
     survey_strong_similarity: float = Field(default=0.8, ge=-1.0, le=1.0)  # ...or one of its sentences this close
     survey_min_similarity: float = Field(default=0.40, ge=-1.0, le=1.0)  # a bullet's sentence vs the question

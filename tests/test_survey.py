@@ -17,9 +17,10 @@ from langchain_core.messages import BaseMessage
 from assistant.chain import Answerer
 from assistant.cli.qa import answer_data
 from assistant.errors import LitReviewError
-from assistant.evidence import is_contribution
+from assistant.evidence import TermWeights, is_contribution
 from assistant.gate import EMPTY_LIBRARY, NOT_COVERED
 from assistant.kinds import classify, compare_sides, survey_topic
+from assistant.lexical import BM25Index
 from assistant.settings import LLMSettings, load_settings
 from assistant.survey import claims, is_label
 from assistant.text import split_sentences
@@ -123,6 +124,22 @@ def test_a_long_topical_survey_question_is_not_refused(ws: Workspace) -> None:
 def test_near_miss_survey_questions_are_refused(ws: Workspace, qid: str) -> None:
     ans = extractive(ws).ask(ITEMS[qid]["query"])
     assert ans.refused and ans.answer == NOT_COVERED and not ans.citations and ans.nearest
+
+
+def test_words_no_paper_uses_raise_the_bar_and_are_named(ws: Workspace) -> None:
+    ans = extractive(ws).ask(ITEMS["n005"]["query"])  # federated fine-tuning: the library has fine-tuning only
+    reason = ans.refusal_reason or ""
+    assert ans.refused and "'federated'" in reason and "'clients'" in reason
+
+
+def test_the_unseen_share_weighs_the_words_no_paper_holds() -> None:
+    index = BM25Index.build([[("p1", "Sparse retrieval", "We rank passages with sparse retrieval."),
+                              ("p2", "Dense retrieval", "We rank passages with dense vectors.")]])
+    weights = TermWeights(index)
+    assert weights.unseen_share("dense retrieval of passages") == 0.0
+    assert weights.unseen_words("federated dense retrieval") == ["federated"]
+    share = weights.unseen_share("federated dense retrieval")
+    assert 1 / 3 < share < 1.0  # the unseen word weighs more than either seen one
 
 
 def test_one_gate_for_writing_jobs_accepts_a_survey_question_as_topic(ws: Workspace) -> None:
