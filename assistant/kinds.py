@@ -58,6 +58,7 @@ _QUESTION_START = re.compile(
     r"will|has|have|had|according|on|in|by|up|with|at|to|if|for|from|after|before|under)\b",
     _F,
 )
+_ASKS_FOR_PAPERS = re.compile(r"^(?:which|what)\s+(?:other\s+|prior\s+|recent\s+)?(?:papers|works|studies)\b", _F)
 MAX_TOPIC_WORDS = 8  # a bare phrase this short with no question word is a topic to survey
 
 
@@ -93,7 +94,7 @@ def classify(question: str) -> QuestionKind:
     q = " ".join(question.split()).strip()
     if not q:
         return "open"
-    if _FACT.search(q):
+    if _FACT.search(q) and not _ASKS_FOR_PAPERS.match(q):  # "Which papers let a model decide how much…" lists
         return "fact"
     if compare_sides(q) is not None:
         return "compare"

@@ -59,6 +59,8 @@ def scripted(ws: Workspace, model: FakeChatModel, provider: Any = "openai-compat
     ("Who has worked on task arithmetic?", "survey"),
     ("What has been tried for continual learning in LLMs, and with what results?", "survey"),
     ("LoRA variants?", "survey"),
+    ("Which papers let a model choose how much compute to spend per token?", "survey"),
+    ("Which paper reports how much compute Kimi k1.5 used?", "fact"),
     ("vector search indexes", "survey"),
     ("How do LiveMCPBench and ScaleMCP differ?", "compare"),
     ("How does AgentGym-RL differ from R2E-Gym in the way they train agents?", "compare"),
