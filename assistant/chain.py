@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 
 from assistant.citations import echo_hold, resolve_citations, to_citations, withhold_instructions
 from assistant.condense import standalone_query
@@ -25,7 +26,17 @@ from assistant.retrieval import Candidate, Retriever, snippet
 from assistant.settings import Settings
 from assistant.support import SupportChecker
 from assistant.support_model import verify_with_model
-from assistant.survey import Group, claims, missing_line, pick_bullets, render, select_papers, split_sides, survey_plan
+from assistant.survey import (
+    Group,
+    claims,
+    missing_line,
+    named_papers,
+    pick_bullets,
+    render,
+    select_papers,
+    split_sides,
+    survey_plan,
+)
 from assistant.text import split_sentences
 from assistant.types import Answer, SearchHit, Source, Turn, Usage
 
@@ -108,15 +119,19 @@ class Answerer:
         verdicts: list[Verdict] = []
         for label, q, side_ranked in queries:
             verdict = gate.set_level(q, side_ranked) if label is None else gate.topic(q, side_ranked)
+            named = named_papers(label, self.retriever) if label is not None else []
+            if named:  # "CLEX vs Giraffe": each side is the paper of that name, not what resembles it
+                evidence = tuple(self.picker.rank(q, [c.paper for c in named if c.paper is not None], gate.weights))
+                verdict = replace(verdict, covered=True, matching=tuple(named), reason="", evidence=evidence)
             verdicts.append(verdict)
-            papers = select_papers(side_ranked, verdict.evidence, verdict.matching, a, hybrid) if verdict.covered \
-                else []
-            groups.append(Group(label, q, papers, evidence=verdict.evidence))
+            papers = named or (select_papers(side_ranked, verdict.evidence, verdict.matching, a, hybrid)
+                               if verdict.covered else [])
+            groups.append(Group(label, q, papers, evidence=verdict.evidence, named=bool(named)))
         if sides is not None:
             split_sides(groups, max(1, a.survey_cap // 2))
         ans.strength = max(v.strength for v in verdicts)
         for g in groups:
-            g.bullets = pick_bullets(g.evidence, g.papers, a.survey_min_similarity)
+            g.bullets = pick_bullets(g.evidence, g.papers, -1.0 if g.named else a.survey_min_similarity)
         listed = [c for g in groups for c in g.papers if any(b.paper_id == c.paper_id for b in g.bullets)]
         ans.timings.retrieval_s = time.perf_counter() - t0
         if not listed:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from assistant.evidence import CONTRIBUTION_CUE, Sentence, is_contribution
 from assistant.gate import best_similarity, usable
 from assistant.kinds import Sides
-from assistant.retrieval import Candidate
+from assistant.retrieval import Candidate, Retriever
 from assistant.settings import AnswerSettings
 
 # A bullet says what the paper does: its best contribution sentence ("we propose…") when that sentence is at least
@@ -30,6 +30,8 @@ _SECONDARY = re.compile(r"^(?:moreover|additionally|furthermore|besides|also|in 
 OWN_WORK_BONUS = 0.15
 _LABEL = re.compile(r"^[^\[\]\n]{1,120}:\s*$")  # "On graph indexes:" — a heading, not a claim
 _MAX_LABEL_WORDS = 12
+_MAX_NAME_WORDS = 3  # "Kimi k1.5", "Model soups"; "Beyond neural scaling laws" is a phrase, not a name
+_DIGIT = re.compile(r"\d")
 
 
 @dataclass
@@ -41,6 +43,34 @@ class Group:
     papers: list[Candidate] = field(default_factory=list)
     bullets: list[Sentence] = field(default_factory=list)
     evidence: Sequence[Sentence] = ()  # the pool's sentences ranked for the group's query
+    named: bool = False  # the side names its papers ("CLEX vs Giraffe"): they are listed whatever their sentences
+
+
+def paper_name(title: str) -> str | None:
+    """The name a title opens with when it reads like one ("CLEX: Continuous…" → "CLEX", "Kimi k1.5: …")."""
+    head, colon, _ = title.partition(":")
+    words = head.split()
+    if not colon or not 0 < len(words) <= _MAX_NAME_WORDS:
+        return None
+    marked = any(ch.isdigit() for ch in head) or any(any(ch.isupper() for ch in w[1:]) for w in words)
+    return head.strip() if marked or (len(words) == 1 and head.strip()[:1].isupper()) else None
+
+
+def named_papers(side: str, retriever: Retriever, n: int = 20) -> list[Candidate]:
+    """The papers a compare side calls by their name (a capitalised one-word name must keep its capital)."""
+    hits = retriever.bm25().search(side, n)
+    papers = retriever.library.get_papers([pid for pid, _ in hits])
+    out: list[Candidate] = []
+    for pid, _ in hits:
+        paper = papers.get(pid)
+        name = paper_name(paper.title) if paper is not None else None
+        if name is None:
+            continue
+        flags = 0 if (" " not in name and not any(ch.isupper() for ch in name[1:]) and not _DIGIT.search(name)) \
+            else re.IGNORECASE
+        if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", side, flags):
+            out.append(Candidate(pid, paper=paper))
+    return out
 
 
 def select_papers(

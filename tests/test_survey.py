@@ -22,7 +22,7 @@ from assistant.gate import EMPTY_LIBRARY, NOT_COVERED
 from assistant.kinds import classify, compare_sides, survey_topic
 from assistant.lexical import BM25Index
 from assistant.settings import LLMSettings, load_settings
-from assistant.survey import claims, is_label
+from assistant.survey import claims, is_label, paper_name
 from assistant.text import split_sentences
 from assistant.workspace import Workspace
 from assistant.writing.common import select_papers
@@ -223,6 +223,22 @@ def test_a_compare_answer_names_both_sides_with_citations(ws: Workspace) -> None
     titles = {c.title for c in ans.citations}
     assert any(t.startswith("CLEX") for t in titles) and any(t.startswith("Giraffe") for t in titles)
     assert all(s.supported for s in ans.sentences)
+    assert len(titles) == 2  # the sides name their papers: nothing that merely resembles them is listed
+
+
+def test_a_side_named_by_a_paper_is_that_paper(ws: Workspace) -> None:
+    ans = extractive(ws).ask("In what ways do TTS-VAR and Video-T1 differ?")
+    assert sorted(c.title.split(":")[0] for c in ans.citations) == ["TTS-VAR", "Video-T1"]
+
+
+@pytest.mark.parametrize("title, name", [
+    ("CLEX: Continuous Length Extrapolation", "CLEX"), ("Kimi k1.5: Scaling RL", "Kimi k1.5"),
+    ("Giraffe: Adventures in Expanding Context", "Giraffe"), ("AgentGym-RL: Training agents", "AgentGym-RL"),
+    ("Model soups: averaging weights", None), ("Beyond neural scaling laws: beating power laws", None),
+    ("Efficient and robust approximate nearest neighbor search", None),
+])
+def test_a_title_opening_with_a_name(title: str, name: str | None) -> None:
+    assert paper_name(title) == name
 
 
 def test_a_compare_answer_says_which_side_is_missing(ws: Workspace) -> None:
