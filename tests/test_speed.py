@@ -57,7 +57,7 @@ def test_reading_the_library_does_not_load_the_embedding_model(sample_ws: Worksp
     for argv in (["papers", "--json"], ["stats"], ["remove", "no such paper at all"]):
         code, modules = imported_by(argv, home)
         assert code == (1 if argv[0] == "remove" else 0), argv
-        assert "chromadb" in modules  # it did read the library
+        assert "chromadb" in modules or argv[0] == "remove"  # it read the library (remove: the list just saved)
         assert not modules & set(MODEL), (argv, sorted(modules & set(MODEL)))
     code, modules = imported_by(["papers", "--json"], home)  # nothing written since: the saved list
     assert code == 0 and not modules & set(HEAVY), sorted(modules & set(HEAVY))
