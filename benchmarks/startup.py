@@ -8,8 +8,9 @@ search, the saved BM25 index) as a new process over the sample library; the medi
 the figure, with the process's peak RSS and CPU time (user + system, all threads) from os.wait4.
 Beside them, their floors from the same run: `python -c pass` (the interpreter alone) and the
 imports only. Then one process times the parts of a cold search in order: imports, Chroma open,
-torch import, MiniLM load (with whatever else the model code imports: transformers and
-sentence-transformers in older code), BM25 index load and the first query.
+MiniLM load and its first query vector (with whatever the model code imports: torch, and transformers
+and sentence-transformers in older code; since the numpy query path, none of them), BM25 index load
+and the first query.
 """
 
 from __future__ import annotations
@@ -49,8 +50,6 @@ from assistant.workspace import Workspace
 ws = Workspace()
 ws.library.count()
 mark("chroma_open")
-import torch
-mark("torch_import")
 ws.embedder.embed_query("warm")
 mark("minilm_load")
 getattr(ws.embedder, "forget", lambda: None)()  # (code before the vector memory has none)
