@@ -126,7 +126,7 @@ class Retriever:
         if mode != "bm25":
             self._paper_sims(pool, vector)
         if mode == "hybrid":
-            lexical = self.bm25().scores(query, [c.paper_id for c in pool if c.bm25 is None])
+            lexical = index.scores(query, [c.paper_id for c in pool if c.bm25 is None])  # one fingerprint a search
             for c in pool:
                 c.lexical = c.bm25 if c.bm25 is not None else lexical.get(c.paper_id, 0.0)
         _score(pool, mode, self.settings)

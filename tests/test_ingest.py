@@ -151,11 +151,11 @@ def test_papers_are_chunked_as_the_batches_reach_them(monkeypatch: pytest.Monkey
         chunked.append(paper.paper_id)
         return real_chunk_paper(paper, settings)
 
-    class Recording(HashedWordEmbeddings):
-        batches: list[tuple[int, list[str]]] = []  # (papers chunked so far, the batch's texts)
+    batches: list[tuple[int, list[str]]] = []  # (papers chunked so far, the batch's texts)
 
+    class Recording(HashedWordEmbeddings):
         def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            self.batches.append((len(chunked), list(texts)))
+            batches.append((len(chunked), list(texts)))
             return super().embed_documents(texts)
 
     monkeypatch.setattr(ingest_module, "chunk_paper", counting)
@@ -163,14 +163,14 @@ def test_papers_are_chunked_as_the_batches_reach_them(monkeypatch: pytest.Monkey
     ws = Workspace(load_settings(), embedder=Recording())
     report = ws.ingest([SAMPLE_DIR], progress=lambda stage, done, total: seen.append((stage, done, total)))
     assert report.new == 282
-    sizes = [len(texts) for _, texts in Recording.batches]
+    sizes = [len(texts) for _, texts in batches]
     assert sizes[:-1] == [ingest_module.EMBED_BATCH] * (len(sizes) - 1) and 0 < sizes[-1] <= ingest_module.EMBED_BATCH
     assert len(sizes) >= 4  # several batches, so the order below means something
     # the progress total was counted first (one pass over every paper), then each batch's papers chunked as it came
     assert chunked[:282] == chunked[282:] and len(chunked) == 2 * 282
-    first_batch_papers = len(dict.fromkeys(t.split("\n\n")[0] for t in Recording.batches[0][1]))
-    assert Recording.batches[0][0] - 282 <= first_batch_papers + 1  # not every paper before the first encode
-    texts = [t for _, batch in Recording.batches for t in batch]
+    first_batch_papers = len(dict.fromkeys(t.split("\n\n")[0] for t in batches[0][1]))
+    assert batches[0][0] - 282 <= first_batch_papers + 1  # not every paper before the first encode
+    texts = [t for _, batch in batches for t in batch]
     stored = [c for p in ws.papers() for c in ws.library.chunks_of(p.paper_id)]
     assert sorted(texts) == sorted(c.embedding_text() for c in stored) and len(texts) == report.chunks_added
     embedding = [(done, total) for stage, done, total in seen if stage == "embedding"]
