@@ -236,20 +236,24 @@ class Library:
         got = self._papers.query(query_embeddings=[list(vector)], n_results=n, include=["distances"])
         return [(pid, 1.0 - float(d)) for pid, d in zip(got["ids"][0], got["distances"][0], strict=True)]
 
-    def fingerprint(self) -> str:
-        """Changes whenever papers are written or removed, by any process (keys the BM25 cache)."""
+    def generation(self) -> int:
+        """Bumped before and after every write of paper records, by any process: one cheap read (no count)."""
         got = self._meta.get(ids=["generation"], include=["metadatas"])
-        generation = got["metadatas"][0]["value"] if got["ids"] else 0
-        return f"{generation}-{self.count()}"
+        return int(got["metadatas"][0]["value"]) if got["ids"] else 0
+
+    def fingerprint(self) -> str:
+        """Changes whenever papers are written or removed, by any process (keys the BM25 cache).
+
+        The count also tells apart a library whose writer was killed mid-write from the one it read before.
+        """
+        return f"{self.generation()}-{self.count()}"
 
     def identity(self) -> str:
         """The id Chroma gave the papers collection: a library made anew gets a new one."""
         return str(self._papers.id)
 
     def _bump_generation(self) -> None:
-        got = self._meta.get(ids=["generation"], include=["metadatas"])
-        generation = int(got["metadatas"][0]["value"]) + 1 if got["ids"] else 1
-        self._meta.upsert(ids=["generation"], embeddings=[[0.0, 0.0]], metadatas=[{"value": generation}])
+        self._meta.upsert(ids=["generation"], embeddings=[[0.0, 0.0]], metadatas=[{"value": self.generation() + 1}])
 
     def stats(self) -> LibraryStats:
         """Counts of papers and chunks, per source file too."""
@@ -306,6 +310,7 @@ class Library:
 
     def _write_records(self, papers: Sequence[Paper], vectors: Sequence[np.ndarray]) -> None:
         stacked = np.stack(vectors).astype(np.float32)
+        self._bump_generation()  # before too: a writer killed mid-write still leaves a new generation
         for start in range(0, len(papers), self._max_batch):
             page = papers[start : start + self._max_batch]
             self._papers.upsert(
@@ -320,6 +325,7 @@ class Library:
         """Remove papers (record first, then chunks); returns how many existed."""
         existing = list(self.get_papers(paper_ids))
         with self._lock:
+            self._bump_generation()
             for pid in existing:
                 self._papers.delete(ids=[pid])
                 self._chunks.delete(where={"paper_id": pid})
@@ -350,6 +356,7 @@ class Library:
     def reset(self) -> None:
         """Drop the papers and chunks collections (and their vector indexes) and make them anew, empty."""
         with self._lock:
+            self._bump_generation()
             for col in (self._papers, self._chunks):
                 try:
                     self._client.delete_collection(col.name)

@@ -4,7 +4,9 @@ reads of the whole library in pages, and search reading only the records it show
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -212,3 +214,53 @@ def test_pool_scores_equal_bm25s_own_scores_bit_for_bit(tmp_path: Path) -> None:
             assert index.scores(query, some) == {pid: expected[pid] for pid in some if pid in expected}
             checked += sum(v > 0 for v in expected.values())
     assert checked > 1000  # the queries do match many papers
+
+
+def test_a_warm_search_reads_the_generation_not_the_count(fake_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_ws.search(QUERY, k=5)  # builds the index
+    library = fake_ws.library
+    calls = {"count": 0, "generation": 0}
+
+    def spy(name: str, real: Callable[[], Any]) -> Callable[[], Any]:
+        def counted() -> Any:
+            calls[name] += 1
+            return real()
+
+        return counted
+
+    for name in calls:
+        monkeypatch.setattr(library, name, spy(name, getattr(library, name)))
+    for mode in ("hybrid", "bm25", "rrf"):
+        assert fake_ws.search(QUERY, k=5, mode=mode)
+    assert calls == {"count": 0, "generation": 3}  # the count took 25 ms at 100k papers
+
+
+class Killed(BaseException):
+    """The writing process dies here."""
+
+
+def test_a_writer_killed_before_its_last_bump_is_seen_by_the_next_search(
+    fake_ws: Workspace, small_papers: list[Paper], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library = fake_ws.library
+    extra = other_papers(small_papers, 1)[0]
+    assert extra.paper_id not in {h.paper_id for h in fake_ws.search(extra.title, k=5, mode="bm25")}
+    real_bump, real_upsert = library._bump_generation, library._papers.upsert
+    written: list[int] = []
+
+    def upsert(**kwargs: Any) -> None:
+        real_upsert(**kwargs)
+        written.append(1)
+
+    def bump() -> None:
+        if written:  # after the paper records
+            raise Killed
+        real_bump()
+
+    monkeypatch.setattr(library._papers, "upsert", upsert, raising=False)
+    monkeypatch.setattr(library, "_bump_generation", bump)
+    chunks = chunk_paper(extra, fake_ws.settings.chunking)
+    vectors = np.asarray(fake_ws.embedder.embed_documents([c.embedding_text() for c in chunks]), dtype=np.float32)
+    with pytest.raises(Killed):
+        library.add_papers([(extra, chunks, vectors)])  # the paper record is written, the last bump never comes
+    assert fake_ws.search(extra.title, k=1, mode="bm25")[0].paper_id == extra.paper_id
