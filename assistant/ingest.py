@@ -99,22 +99,39 @@ def _write_new(
     papers: Sequence[Paper], library: Library, embedder: NamedEmbeddings, settings: Settings,
     progress: Progress | None,
 ) -> int:
-    """Embed chunks in batches and write each paper whole as soon as its chunks are embedded."""
-    per_paper = {p.paper_id: chunk_paper(p, settings.chunking) for p in papers}
-    chunks: list[Chunk] = [c for cs in per_paper.values() for c in cs]
-    by_id = {p.paper_id: p for p in papers}
-    vectors: dict[str, list[np.ndarray]] = {}
-    for start in range(0, len(chunks), EMBED_BATCH):
-        batch = chunks[start : start + EMBED_BATCH]
+    """Embed chunks in batches and write each paper whole as soon as its chunks are embedded.
+
+    Papers are chunked as the batches reach them (at 100k papers every chunk held at once was ~0.5 GB);
+    for the progress total they are chunked once before, which costs ~0.4 ms a paper.
+    """
+    total = sum(len(chunk_paper(p, settings.chunking)) for p in papers) if progress else 0
+    batch: list[Chunk] = []
+    waiting: dict[str, tuple[Paper, list[Chunk], list[np.ndarray]]] = {}  # chunked, not yet written whole
+    done = 0
+
+    def embed_and_write() -> None:
+        nonlocal done
         embedded = np.asarray(embedder.embed_documents([c.embedding_text() for c in batch]), dtype=np.float32)
         complete = []
         for chunk, vec in zip(batch, embedded, strict=True):
-            got = vectors.setdefault(chunk.paper_id, [])
+            paper, chunks, got = waiting[chunk.paper_id]
             got.append(vec)
             if len(got) == chunk.n_chunks:
-                pid = chunk.paper_id
-                complete.append((by_id[pid], per_paper[pid], np.stack(vectors.pop(pid))))
+                del waiting[chunk.paper_id]
+                complete.append((paper, chunks, np.stack(got)))
         library.add_papers(complete)
+        done += len(batch)
+        batch.clear()
         if progress:
-            progress("embedding", start + len(batch), len(chunks))
-    return len(chunks)
+            progress("embedding", done, total)
+
+    for paper in papers:
+        chunks = chunk_paper(paper, settings.chunking)
+        waiting[paper.paper_id] = (paper, chunks, [])
+        for chunk in chunks:
+            batch.append(chunk)
+            if len(batch) == EMBED_BATCH:
+                embed_and_write()
+    if batch:
+        embed_and_write()
+    return done

@@ -117,16 +117,34 @@ class BM25Index:
         return [(pid, s) for pid, s in out if s > 0]
 
     def scores(self, query: str, paper_ids: Sequence[str]) -> dict[str, float]:
-        """The BM25 score of each of these papers (0.0 for one holding no query term; unknown ids left out)."""
+        """The BM25 score of each of these papers (0.0 for one holding no query term; unknown ids left out).
+
+        Read from the index's term columns for these papers only (bm25s' get_scores adds up every paper:
+        linear in the library). The sums are bm25s' own: float32, term by term in query order.
+        """
         known = [t for t in query_terms(query) if t in self._idf]
         if not known or not self.paper_ids:
             return {}
         with self._lock:
-            every = self._model.get_scores(known)
             if self._rows is None or len(self._rows) != len(self.paper_ids):
                 self._rows = {pid: i for i, pid in enumerate(self.paper_ids)}
             rows = self._rows
-        return {pid: float(every[rows[pid]]) for pid in paper_ids if pid in rows}
+        wanted = [pid for pid in dict.fromkeys(paper_ids) if pid in rows]
+        model = self._model
+        if model.nonoccurrence_array is not None:  # variants scoring absent terms: only the whole sum is right
+            every = model.get_scores(known)
+            return {pid: float(every[rows[pid]]) for pid in wanted}
+        matrix = model.scores
+        data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
+        docs = np.fromiter((rows[pid] for pid in wanted), dtype=indices.dtype, count=len(wanted))
+        out = np.zeros(len(docs), dtype=model.dtype)
+        for term in model.get_tokens_ids(known):
+            start, end = int(indptr[term]), int(indptr[term + 1])
+            column = indices[start:end]  # the papers holding the term, in row order
+            at = np.minimum(np.searchsorted(column, docs), max(end - start - 1, 0))
+            held = (column[at] == docs) if end > start else np.zeros(len(docs), dtype=bool)
+            out[held] += data[start:end][at[held]]
+        return {pid: float(v) for pid, v in zip(wanted, out, strict=True)}
 
     def save(self, folder: Path, key: str) -> None:
         """Write the index to `folder` (which must not exist yet), labelled with the library state `key`."""

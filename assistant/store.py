@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -238,20 +239,33 @@ class Library:
         got = self._papers.query(query_embeddings=[list(vector)], n_results=n, include=["distances"])
         return [(pid, 1.0 - float(d)) for pid, d in zip(got["ids"][0], got["distances"][0], strict=True)]
 
-    def fingerprint(self) -> str:
-        """Changes whenever papers are written or removed, by any process (keys the BM25 cache)."""
+    def generation(self) -> int:
+        """Bumped before and after every write of paper records, by any process: one cheap read (no count)."""
         got = self._meta.get(ids=["generation"], include=["metadatas"])
-        generation = got["metadatas"][0]["value"] if got["ids"] else 0
-        return f"{generation}-{self.count()}"
+        return int(got["metadatas"][0]["value"]) if got["ids"] else 0
+
+    def fingerprint(self) -> str:
+        """Changes whenever papers are written or removed, by any process (keys the BM25 cache).
+
+        The count also tells apart a library whose writer was killed mid-write from the one it read before.
+        """
+        return f"{self.generation()}-{self.count()}"
 
     def identity(self) -> str:
         """The id Chroma gave the papers collection: a library made anew gets a new one."""
         return str(self._papers.id)
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Around every write of paper records: the generation moves before and after (a writer killed mid-write
+        still leaves a new one), and the saved paper list's stamp says a write is under way."""
+        with paper_list.changing(self.settings):
+            self._bump_generation()
+            yield
+            self._bump_generation()
+
     def _bump_generation(self) -> None:
-        got = self._meta.get(ids=["generation"], include=["metadatas"])
-        generation = int(got["metadatas"][0]["value"]) + 1 if got["ids"] else 1
-        self._meta.upsert(ids=["generation"], embeddings=[[0.0, 0.0]], metadatas=[{"value": generation}])
+        self._meta.upsert(ids=["generation"], embeddings=[[0.0, 0.0]], metadatas=[{"value": self.generation() + 1}])
 
     def stats(self) -> LibraryStats:
         """Counts of papers and chunks, per source file too."""
@@ -308,7 +322,7 @@ class Library:
 
     def _write_records(self, papers: Sequence[Paper], vectors: Sequence[np.ndarray]) -> None:
         stacked = np.stack(vectors).astype(np.float32)
-        with paper_list.changing(self.settings):
+        with self._writing():
             for start in range(0, len(papers), self._max_batch):
                 page = papers[start : start + self._max_batch]
                 self._papers.upsert(
@@ -317,16 +331,14 @@ class Library:
                     documents=[p.abstract for p in page],
                     metadatas=[_paper_meta(p) for p in page],
                 )
-            self._bump_generation()
 
     def delete_papers(self, paper_ids: Sequence[str]) -> int:
         """Remove papers (record first, then chunks); returns how many existed."""
         existing = list(self.get_papers(paper_ids))
-        with self._lock, paper_list.changing(self.settings):
+        with self._lock, self._writing():
             for pid in existing:
                 self._papers.delete(ids=[pid])
                 self._chunks.delete(where={"paper_id": pid})
-            self._bump_generation()
         return len(existing)
 
     def repair(self) -> int:
@@ -352,7 +364,7 @@ class Library:
 
     def reset(self) -> None:
         """Drop the papers and chunks collections (and their vector indexes) and make them anew, empty."""
-        with self._lock, paper_list.changing(self.settings):
+        with self._lock, self._writing():
             for col in (self._papers, self._chunks):
                 try:
                     self._client.delete_collection(col.name)
@@ -361,7 +373,6 @@ class Library:
             prefix = self.settings.store.collection_prefix
             self._papers = self._collection(f"{prefix}-papers")
             self._chunks = self._collection(f"{prefix}-chunks")
-            self._bump_generation()
 
 
 READ_PAGE = 5000  # records per read: Chroma binds one SQL variable per record, SQLite allows 32,766

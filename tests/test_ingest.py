@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from fakes import HashedWordEmbeddings
 from helpers import FIXTURES, SAMPLE_DIR, SAMPLE_FILES, SMALL_COUNT, SampleBuild, make_paper_pdf, write_listing
 
+from assistant import ingest as ingest_module
 from assistant.identity import paper_id_for
-from assistant.types import Paper
+from assistant.settings import ChunkSettings, load_settings
+from assistant.types import Chunk, Paper
 from assistant.workspace import Workspace
 
 KC_TITLE = "Knowledge Composition using Task Vectors with Learned Anisotropic Scaling"
@@ -137,3 +141,39 @@ def test_folder_ingest_and_empty_folder(fake_ws: Workspace, inputs: Path) -> Non
     assert [Path(f.path).name for f in report.files] == ["empty-folder", "one.txt"]
     assert report.files[0].problems == ["the folder holds no supported files"]
     assert report.new == 1 and report.failed
+
+
+def test_papers_are_chunked_as_the_batches_reach_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    chunked: list[str] = []
+    real_chunk_paper = ingest_module.chunk_paper
+
+    def counting(paper: Paper, settings: ChunkSettings) -> list[Chunk]:
+        chunked.append(paper.paper_id)
+        return real_chunk_paper(paper, settings)
+
+    batches: list[tuple[int, list[str]]] = []  # (papers chunked so far, the batch's texts)
+
+    class Recording(HashedWordEmbeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            batches.append((len(chunked), list(texts)))
+            return super().embed_documents(texts)
+
+    monkeypatch.setattr(ingest_module, "chunk_paper", counting)
+    seen: list[tuple[str, int, int]] = []
+    ws = Workspace(load_settings(), embedder=Recording())
+    report = ws.ingest([SAMPLE_DIR], progress=lambda stage, done, total: seen.append((stage, done, total)))
+    assert report.new == 282
+    sizes = [len(texts) for _, texts in batches]
+    assert sizes[:-1] == [ingest_module.EMBED_BATCH] * (len(sizes) - 1) and 0 < sizes[-1] <= ingest_module.EMBED_BATCH
+    assert len(sizes) >= 4  # several batches, so the order below means something
+    # the progress total was counted first (one pass over every paper), then each batch's papers chunked as it came
+    assert chunked[:282] == chunked[282:] and len(chunked) == 2 * 282
+    first_batch_papers = len(dict.fromkeys(t.split("\n\n")[0] for t in batches[0][1]))
+    assert batches[0][0] - 282 <= first_batch_papers + 1  # not every paper before the first encode
+    texts = [t for _, batch in batches for t in batch]
+    stored = [c for p in ws.papers() for c in ws.library.chunks_of(p.paper_id)]
+    assert sorted(texts) == sorted(c.embedding_text() for c in stored) and len(texts) == report.chunks_added
+    embedding = [(done, total) for stage, done, total in seen if stage == "embedding"]
+    assert embedding[-1] == (report.chunks_added, report.chunks_added)
+    assert {total for _, total in embedding} == {report.chunks_added}
+    assert [done for done, _ in embedding] == sorted({done for done, _ in embedding})

@@ -4,7 +4,9 @@ reads of the whole library in pages, and search reading only the records it show
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +15,7 @@ from helpers import SAMPLE_FILES, write_listing
 from assistant import store
 from assistant.chunking import chunk_paper
 from assistant.embeddings import NamedEmbeddings
-from assistant.lexical import BM25Index, IndexCache
+from assistant.lexical import BM25Index, IndexCache, query_terms
 from assistant.retrieval import Retriever
 from assistant.settings import HOME_ENV, load_settings
 from assistant.sources.listing import parse_listing
@@ -178,3 +180,87 @@ def test_a_library_past_sqlites_variable_limit() -> None:
     assert len(lib.list_papers()) == n
     assert lib.repair() == 0
     assert len(lib.existing([f"p{i:06d}" for i in range(n + 5)])) == n
+
+
+def sample_papers() -> list[Paper]:
+    """The bundled sample's 282 papers, parsed (no library, no model)."""
+    papers = {p.paper_id: p for path in SAMPLE_FILES for p in parse_listing(path).papers}
+    return sorted(papers.values(), key=lambda p: p.title.casefold())
+
+
+def test_pool_scores_equal_bm25s_own_scores_bit_for_bit(tmp_path: Path) -> None:
+    papers = sample_papers()
+    built = BM25Index(papers)
+    built.save(tmp_path / "ix", "k")
+    loaded = BM25Index.load(tmp_path / "ix", "k")  # memory-mapped, as searches use it
+    assert loaded is not None
+    rng = np.random.default_rng(7)
+    queries = [
+        "how can a small model learn to call external tools", "transformers", "retrieval augmented generation",
+        "Cybench capture the flag tasks", "language model language model language", "zzzz unknown words",
+        "the of and",  # stop words only
+        *(papers[i].title for i in rng.choice(len(papers), 8, replace=False)),
+        *(" ".join(papers[i].abstract.split()[5:25]) for i in rng.choice(len(papers), 8, replace=False)),
+    ]
+    ids = [p.paper_id for p in papers]
+    some = [ids[i] for i in rng.permutation(len(ids))[:150]] + ["not-a-paper", ids[3], ids[3]]
+    checked = 0
+    for index in (built, loaded):
+        for query in queries:
+            known = [t for t in query_terms(query) if index.idf(t) is not None]
+            every = index._model.get_scores(known) if known else np.zeros(len(ids), dtype=np.float32)
+            expected = {pid: float(every[i]) for i, pid in enumerate(index.paper_ids)} if known else {}
+            assert index.scores(query, ids) == expected  # every paper, exactly (float32 sums in the same order)
+            assert index.scores(query, some) == {pid: expected[pid] for pid in some if pid in expected}
+            checked += sum(v > 0 for v in expected.values())
+    assert checked > 1000  # the queries do match many papers
+
+
+def test_a_warm_search_reads_the_generation_not_the_count(fake_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_ws.search(QUERY, k=5)  # builds the index
+    library = fake_ws.library
+    calls = {"count": 0, "generation": 0}
+
+    def spy(name: str, real: Callable[[], Any]) -> Callable[[], Any]:
+        def counted() -> Any:
+            calls[name] += 1
+            return real()
+
+        return counted
+
+    for name in calls:
+        monkeypatch.setattr(library, name, spy(name, getattr(library, name)))
+    for mode in ("hybrid", "bm25", "rrf"):
+        assert fake_ws.search(QUERY, k=5, mode=mode)
+    assert calls == {"count": 0, "generation": 3}  # the count took 25 ms at 100k papers
+
+
+class Killed(BaseException):
+    """The writing process dies here."""
+
+
+def test_a_writer_killed_before_its_last_bump_is_seen_by_the_next_search(
+    fake_ws: Workspace, small_papers: list[Paper], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library = fake_ws.library
+    extra = other_papers(small_papers, 1)[0]
+    assert extra.paper_id not in {h.paper_id for h in fake_ws.search(extra.title, k=5, mode="bm25")}
+    real_bump, real_upsert = library._bump_generation, library._papers.upsert
+    written: list[int] = []
+
+    def upsert(**kwargs: Any) -> None:
+        real_upsert(**kwargs)
+        written.append(1)
+
+    def bump() -> None:
+        if written:  # after the paper records
+            raise Killed
+        real_bump()
+
+    monkeypatch.setattr(library._papers, "upsert", upsert, raising=False)
+    monkeypatch.setattr(library, "_bump_generation", bump)
+    chunks = chunk_paper(extra, fake_ws.settings.chunking)
+    vectors = np.asarray(fake_ws.embedder.embed_documents([c.embedding_text() for c in chunks]), dtype=np.float32)
+    with pytest.raises(Killed):
+        library.add_papers([(extra, chunks, vectors)])  # the paper record is written, the last bump never comes
+    assert fake_ws.search(extra.title, k=1, mode="bm25")[0].paper_id == extra.paper_id
