@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from assistant.errors import LitReviewError
@@ -59,6 +60,20 @@ def test_query_variants_that_mean_the_same(sample_ws: Workspace) -> None:
     a = sample_ws.search(QUERY, k=5)
     b = sample_ws.search(f"  {QUERY.upper()}\n\t ", k=5)
     assert [h.paper_id for h in a] == [h.paper_id for h in b]
+
+
+def test_the_pool_holds_the_exact_nearest_chunks(sample_ws: Workspace) -> None:
+    """Chroma's approximate search misses a few of the nearest chunks, not the same ones in every process;
+    the pool (and so every hybrid score standardised over it) must not depend on those misses."""
+    stored = sample_ws.library._chunks.get(include=["embeddings"])
+    vectors = np.asarray(stored["embeddings"], dtype=np.float32)
+    retriever = sample_ws.retriever
+    wanted = retriever.settings.candidates * 3
+    for paper in sample_ws.papers()[::14]:  # 21 queries: without over-fetching, about one in ten misses a chunk
+        q = np.asarray(retriever.embedder.embed_query(paper.title), dtype=np.float32)
+        exact = {stored["ids"][i] for i in np.argsort(-(vectors @ q))[:wanted]}
+        pool = retriever.pool(paper.title, "dense", retriever.settings.candidates)
+        assert {m.chunk_id for c in pool for m in c.chunks} == exact, paper.title
 
 
 @pytest.mark.parametrize("k", [1, 3, 17, 60])
