@@ -27,11 +27,6 @@ from assistant.text import quick_sentences
 from assistant.types import Paper, SearchHit
 
 RRF_K = 60
-# Chroma's HNSW search is approximate, and its misses differ from one process to the next: asked for the 150
-# nearest of the sample's 729 chunks it missed one or two near the end of the list for 23-28 of the 222 eval
-# queries, so the pool, and the z-scores standardised over it, changed between runs. Asking for three times
-# as many and keeping the best returned the exact nearest set for all 222 (twice as many: 220).
-OVERFETCH = 3
 _WORD = re.compile(r"\w\w+")
 
 
@@ -127,11 +122,11 @@ class Retriever:
         vector: list[float] = []
         if mode != "bm25":
             vector = self.embedder.embed_query(query)
-            for m in self.library.query_chunks(vector, depth * 3 * OVERFETCH)[: depth * 3]:  # best first
+            for m in self.library.query_chunks(vector, depth * 3):
                 c = cands.setdefault(m.paper_id, Candidate(m.paper_id))
                 c.chunks.append(m)
                 c.dense = max(c.dense if c.dense is not None else -1.0, m.similarity)
-            for pid, sim in self.library.query_papers(vector, depth * OVERFETCH)[:depth]:
+            for pid, sim in self.library.query_papers(vector, depth):
                 cands.setdefault(pid, Candidate(pid)).paper_sim = sim
         if mode != "dense":
             index = self.bm25()

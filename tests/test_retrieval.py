@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from assistant.errors import LitReviewError
+from assistant.evaluation.datasets import RetrievalCase, load_jsonl, project_evals_dir
 from assistant.text import split_sentences
 from assistant.types import SearchHit
 from assistant.workspace import Workspace
@@ -69,11 +70,12 @@ def test_the_pool_holds_the_exact_nearest_chunks(sample_ws: Workspace) -> None:
     vectors = np.asarray(stored["embeddings"], dtype=np.float32)
     retriever = sample_ws.retriever
     wanted = retriever.settings.candidates * 3
-    for paper in sample_ws.papers()[::14]:  # 21 queries: without over-fetching, about one in ten misses a chunk
-        q = np.asarray(retriever.embedder.embed_query(paper.title), dtype=np.float32)
+    cases = load_jsonl(project_evals_dir() / "retrieval_dev.jsonl", RetrievalCase)
+    for case in cases[::2]:  # 51 queries: with the former search beam (200) about one in ten missed a chunk
+        q = np.asarray(retriever.embedder.embed_query(case.query), dtype=np.float32)
         exact = {stored["ids"][i] for i in np.argsort(-(vectors @ q))[:wanted]}
-        pool = retriever.pool(paper.title, "dense", retriever.settings.candidates)
-        assert {m.chunk_id for c in pool for m in c.chunks} == exact, paper.title
+        pool = retriever.pool(case.query, "dense", retriever.settings.candidates)
+        assert {m.chunk_id for c in pool for m in c.chunks} == exact, case.query
 
 
 @pytest.mark.parametrize("k", [1, 3, 17, 60])
