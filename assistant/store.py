@@ -83,6 +83,17 @@ def _unreachable(exc: BaseException) -> bool:
     return isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError)
 
 
+def _widen_search(col: Any) -> None:
+    """Give a collection made with a narrower search beam the current one (a query-time setting: nothing is
+    rebuilt). Best effort: a store that refuses the write still searches, only less exactly."""
+    try:
+        hnsw = (col.configuration or {}).get("hnsw") or {}
+        if hnsw.get("ef_search", SEARCH_EF) < SEARCH_EF:
+            col.modify(configuration={"hnsw": {"ef_search": SEARCH_EF}})
+    except Exception:  # Chroma raises many types (read-only files, older servers)
+        return
+
+
 def store_failure(exc: BaseException, where: str, server: bool) -> StoreError:
     """One line for a failed Chroma call: which library, what happened, what to do."""
     if server and _unreachable(exc):
@@ -155,9 +166,6 @@ class Library:
                 "embedding_model": self.model_name, "schema": SCHEMA_VERSION}
         try:
             col = self._client.get_or_create_collection(name, embedding_function=None, metadata=meta)
-            hnsw = (col.configuration or {}).get("hnsw") or {}
-            if hnsw.get("ef_search", SEARCH_EF) < SEARCH_EF:  # made with a narrower beam: a query-time setting
-                col.modify(configuration={"hnsw": {"ef_search": SEARCH_EF}})
         except Exception as exc:
             if self.settings.store.chroma_url and _unreachable(exc):
                 raise store_failure(exc, self.where, True) from None
@@ -169,6 +177,7 @@ class Library:
                 f"'{self.model_name}' is configured; switch back, or use another LITREVIEW_HOME "
                 "and ingest again"
             )
+        _widen_search(col)
         return _Guarded(col, self.where, bool(self.settings.store.chroma_url))
 
     # -- reading -----------------------------------------------------------------------------

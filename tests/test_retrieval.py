@@ -7,6 +7,7 @@ import pytest
 
 from assistant.errors import LitReviewError
 from assistant.evaluation.datasets import RetrievalCase, load_jsonl, project_evals_dir
+from assistant.store import SEARCH_EF
 from assistant.text import split_sentences
 from assistant.types import SearchHit
 from assistant.workspace import Workspace
@@ -76,6 +77,11 @@ def test_the_pool_holds_the_exact_nearest_chunks(sample_ws: Workspace) -> None:
         exact = {stored["ids"][i] for i in np.argsort(-(vectors @ q))[:wanted]}
         pool = retriever.pool(case.query, "dense", retriever.settings.candidates)
         assert {m.chunk_id for c in pool for m in c.chunks} == exact, case.query
+
+
+def test_a_library_made_with_a_narrower_search_beam_is_widened_when_opened() -> None:
+    Workspace().library._chunks._collection.modify(configuration={"hnsw": {"ef_search": 200}})
+    assert Workspace().library._chunks._collection.configuration["hnsw"]["ef_search"] == SEARCH_EF
 
 
 @pytest.mark.parametrize("k", [1, 3, 17, 60])
