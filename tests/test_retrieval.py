@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from assistant.errors import LitReviewError
+from assistant.evaluation.datasets import RetrievalCase, load_jsonl, project_evals_dir
+from assistant.store import SEARCH_EF
 from assistant.text import split_sentences
 from assistant.types import SearchHit
 from assistant.workspace import Workspace
@@ -59,6 +62,26 @@ def test_query_variants_that_mean_the_same(sample_ws: Workspace) -> None:
     a = sample_ws.search(QUERY, k=5)
     b = sample_ws.search(f"  {QUERY.upper()}\n\t ", k=5)
     assert [h.paper_id for h in a] == [h.paper_id for h in b]
+
+
+def test_the_pool_holds_the_exact_nearest_chunks(sample_ws: Workspace) -> None:
+    """Chroma's approximate search misses a few of the nearest chunks, not the same ones in every process;
+    the pool (and so every hybrid score standardised over it) must not depend on those misses."""
+    stored = sample_ws.library._chunks.get(include=["embeddings"])
+    vectors = np.asarray(stored["embeddings"], dtype=np.float32)
+    retriever = sample_ws.retriever
+    wanted = retriever.settings.candidates * 3
+    cases = load_jsonl(project_evals_dir() / "retrieval_dev.jsonl", RetrievalCase)
+    for case in cases[::2]:  # 51 queries: with the former search beam (200) about one in ten missed a chunk
+        q = np.asarray(retriever.embedder.embed_query(case.query), dtype=np.float32)
+        exact = {stored["ids"][i] for i in np.argsort(-(vectors @ q))[:wanted]}
+        pool = retriever.pool(case.query, "dense", retriever.settings.candidates)
+        assert {m.chunk_id for c in pool for m in c.chunks} == exact, case.query
+
+
+def test_a_library_made_with_a_narrower_search_beam_is_widened_when_opened() -> None:
+    Workspace().library._chunks._collection.modify(configuration={"hnsw": {"ef_search": 200}})
+    assert Workspace().library._chunks._collection.configuration["hnsw"]["ef_search"] == SEARCH_EF
 
 
 @pytest.mark.parametrize("k", [1, 3, 17, 60])
