@@ -123,8 +123,8 @@ def small_papers() -> list[Paper]:
     return parse_listing(SMALL_SOURCE).papers[:SMALL_COUNT]
 
 
-def _ingest_small(folder: Path, papers: list[Paper]) -> Workspace:
-    ws = Workspace(load_settings())
+def _ingest_small(folder: Path, papers: list[Paper], embedder: NamedEmbeddings | None = None) -> Workspace:
+    ws = Workspace(load_settings(), embedder=embedder)
     report = ws.ingest([write_listing(folder / "small.txt", papers)])
     assert (report.new, report.failed) == (SMALL_COUNT, False)
     return ws
@@ -137,7 +137,7 @@ def small_home(tmp_path_factory: pytest.TempPathFactory, small_papers: list[Pape
     with pytest.MonkeyPatch.context() as mp:
         _clear_litreview_env(mp)
         mp.setenv(HOME_ENV, str(home))
-        _ingest_small(home.parent, papers=small_papers)
+        _ingest_small(home.parent, small_papers)
     return home
 
 
@@ -154,10 +154,7 @@ def small_ws(tmp_path: Path, small_papers: list[Paper], store_mode: str, litrevi
 @pytest.fixture
 def fake_ws(tmp_path: Path, small_papers: list[Paper], fake_embedder: NamedEmbeddings) -> Workspace:
     """small_ws embedded by the fake embedder: for ingest and store logic (its vectors mean little)."""
-    ws = Workspace(load_settings(), embedder=fake_embedder)
-    report = ws.ingest([write_listing(tmp_path / "small.txt", small_papers)])
-    assert (report.new, report.failed) == (SMALL_COUNT, False)
-    return ws
+    return _ingest_small(tmp_path, small_papers, fake_embedder)
 
 
 @pytest.fixture
