@@ -1,9 +1,10 @@
 """Shared fixtures (plain helpers are in helpers.py): a private LITREVIEW_HOME per test, the sample
-library embedded once per session.
+and the small library embedded once per session.
 
 Embedding the sample library takes about 30 s on two cores, so it is ingested once into a
 session directory and every test that needs it gets a private copy of that directory (an
-embedded Chroma library is plain files; a copy opens as an independent library).
+embedded Chroma library is plain files; a copy opens as an independent library). The small
+five-paper library is built the same way: a copy costs far less than a new Chroma store and ingest.
 """
 
 from __future__ import annotations
@@ -122,22 +123,38 @@ def small_papers() -> list[Paper]:
     return parse_listing(SMALL_SOURCE).papers[:SMALL_COUNT]
 
 
-@pytest.fixture
-def small_ws(tmp_path: Path, small_papers: list[Paper]) -> Workspace:
-    """A workspace at LITREVIEW_HOME holding only the small papers."""
-    ws = Workspace(load_settings())
-    report = ws.ingest([write_listing(tmp_path / "small.txt", small_papers)])
+def _ingest_small(folder: Path, papers: list[Paper], embedder: NamedEmbeddings | None = None) -> Workspace:
+    ws = Workspace(load_settings(), embedder=embedder)
+    report = ws.ingest([write_listing(folder / "small.txt", papers)])
     assert (report.new, report.failed) == (SMALL_COUNT, False)
     return ws
+
+
+@pytest.fixture(scope="session")
+def small_home(tmp_path_factory: pytest.TempPathFactory, small_papers: list[Paper]) -> Path:
+    """The small papers ingested once (real MiniLM) into a session directory, copied by small_ws."""
+    home = tmp_path_factory.mktemp("small") / "home"
+    with pytest.MonkeyPatch.context() as mp:
+        _clear_litreview_env(mp)
+        mp.setenv(HOME_ENV, str(home))
+        _ingest_small(home.parent, small_papers)
+    return home
+
+
+@pytest.fixture
+def small_ws(tmp_path: Path, small_papers: list[Paper], store_mode: str, litreview_home: Path,
+             request: pytest.FixtureRequest) -> Workspace:
+    """A workspace at LITREVIEW_HOME holding only the small papers (a copy of small_home; ingested anew on a server)."""
+    if store_mode == "server":
+        return _ingest_small(tmp_path, small_papers)
+    shutil.copytree(request.getfixturevalue("small_home"), litreview_home)
+    return Workspace(load_settings())
 
 
 @pytest.fixture
 def fake_ws(tmp_path: Path, small_papers: list[Paper], fake_embedder: NamedEmbeddings) -> Workspace:
     """small_ws embedded by the fake embedder: for ingest and store logic (its vectors mean little)."""
-    ws = Workspace(load_settings(), embedder=fake_embedder)
-    report = ws.ingest([write_listing(tmp_path / "small.txt", small_papers)])
-    assert (report.new, report.failed) == (SMALL_COUNT, False)
-    return ws
+    return _ingest_small(tmp_path, small_papers, fake_embedder)
 
 
 @pytest.fixture

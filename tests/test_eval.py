@@ -102,6 +102,7 @@ class CountRank:
 # -- retrieval: the CI floor --------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # the whole dev split, four modes per query; CI runs it
 def test_retrieval_suite_on_the_dev_set_beats_the_floor(capsys: pytest.CaptureFixture[str], on_sample: Path,
                                                         tmp_path: Path) -> None:
     out_dir = tmp_path / "run"

@@ -22,6 +22,10 @@ from assistant.embeddings import CachedEmbeddings, MiniLMEmbeddings, NamedEmbedd
 from assistant.offline import MINILM_NAME, minilm_dir
 from assistant.workspace import Workspace
 
+# Identity against a second implementation (loading sentence-transformers, encoding everything twice): CI
+# runs it (`make test` runs every marker); the quick subset leaves it out.
+pytestmark = pytest.mark.slow
+
 SAMPLE = Path(__file__).resolve().parents[1] / "assistant" / "data" / "sample"
 QUERIES = ("how can a small model learn to call external tools", "transformers", "retrieval augmented generation",
            "Cybench capture the flag tasks", "quantization of large language models to 4 bits",

@@ -109,6 +109,7 @@ def test_remembered_vectors_are_the_models_and_are_made_once(embedder: NamedEmbe
     cached.forget()
 
 
+@pytest.mark.slow  # every search and answer three times, once with nothing remembered
 def test_the_vector_memory_changes_no_search_or_answer(sample_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     def run() -> tuple[dict[tuple[str, str], object], dict[str, object]]:
         hits = {(q, m): sample_ws.search(q, k=10, mode=m) for q in QUERIES for m in ("hybrid", "dense", "rrf")}
