@@ -222,6 +222,8 @@ class IndexCache:
         tmp = self.root / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         try:
             index.save(tmp, key)
+            if target.exists() and self.load(key) is None:  # an older format's (or a damaged) index of this state
+                shutil.rmtree(target, ignore_errors=True)
             os.rename(tmp, target)  # fails if another process saved the same state first: theirs is kept
         except OSError:
             shutil.rmtree(tmp, ignore_errors=True)
