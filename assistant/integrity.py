@@ -29,9 +29,8 @@ from assistant.backup import (
 )
 from assistant.chunking import chunk_paper
 from assistant.errors import LitReviewError, StoreError
-from assistant.lexical import BM25Index
 from assistant.locking import write_lock
-from assistant.retrieval import bm25_cache
+from assistant.retrieval import bm25_cache, build_index
 from assistant.store import location
 from assistant.types import Chunk, Paper
 from assistant.workspace import Workspace
@@ -283,7 +282,7 @@ def rebuild(ws: Workspace, progress: Progress | None = None,
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
     cache.root.mkdir(parents=True, exist_ok=True)
-    cache.save(library.fingerprint(), BM25Index(library.list_papers()))
+    cache.save(library.fingerprint(), build_index(library))
     return report
 
 

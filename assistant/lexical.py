@@ -1,4 +1,8 @@
-"""BM25 over whole papers (title + abstract) with bm25s, and its on-disk cache per library state."""
+"""BM25 over whole papers (title + abstract) with bm25s, and its on-disk cache per library state.
+
+The saved index may also carry the papers' vectors in its own row order (`paper_vectors`), so a search
+reads a candidate's paper vector, and whether it is stored at all, from the snapshot instead of Chroma.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +24,10 @@ import numpy as np
 
 from assistant.types import Paper
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: paper vectors saved beside the index
 _LEXICON = "lexicon.json"
 _MODEL = "bm25s"
+_VECTORS = "paper_vectors.npy"
 
 
 @cache
@@ -52,7 +57,8 @@ class BM25Index:
         self._model = bm25s.BM25()
         self._lock = threading.Lock()
         self._idf: dict[str, float] = {}
-        self._rows: dict[str, int] | None = None  # paper id → row, built on first use by scores()
+        self._rows: dict[str, int] | None = None  # paper id → row, built on first use
+        self.paper_vectors: np.ndarray | None = None  # one unit vector per paper, in paper_ids' order
         if papers:
             self._index([[(p.paper_id, p.title, p.abstract) for p in papers]], by_title=False)
 
@@ -125,10 +131,7 @@ class BM25Index:
         known = [t for t in query_terms(query) if t in self._idf]
         if not known or not self.paper_ids:
             return {}
-        with self._lock:
-            if self._rows is None or len(self._rows) != len(self.paper_ids):
-                self._rows = {pid: i for i, pid in enumerate(self.paper_ids)}
-            rows = self._rows
+        rows = self.rows()
         wanted = [pid for pid in dict.fromkeys(paper_ids) if pid in rows]
         model = self._model
         if model.nonoccurrence_array is not None:  # variants scoring absent terms: only the whole sum is right
@@ -146,11 +149,27 @@ class BM25Index:
             out[held] += data[start:end][at[held]]
         return {pid: float(v) for pid, v in zip(wanted, out, strict=True)}
 
+    def rows(self) -> dict[str, int]:
+        """Each indexed paper's row."""
+        with self._lock:
+            if self._rows is None or len(self._rows) != len(self.paper_ids):
+                self._rows = {pid: i for i, pid in enumerate(self.paper_ids)}
+            return self._rows
+
+    def vectors_of(self, paper_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The saved vectors of these papers (none when the index carries no vectors; unknown ids left out)."""
+        if self.paper_vectors is None:
+            return {}
+        rows = self.rows()
+        return {pid: self.paper_vectors[rows[pid]] for pid in paper_ids if pid in rows}
+
     def save(self, folder: Path, key: str) -> None:
         """Write the index to `folder` (which must not exist yet), labelled with the library state `key`."""
         folder.mkdir(parents=True)
         if self.paper_ids:
             self._model.save(str(folder / _MODEL), show_progress=False)
+        if self.paper_vectors is not None:
+            np.save(folder / _VECTORS, np.ascontiguousarray(self.paper_vectors, dtype=np.float32))
         lexicon = {"format": INDEX_FORMAT, "key": key, "paper_ids": self.paper_ids, "idf": self._idf}
         (folder / _LEXICON).write_text(json.dumps(lexicon, ensure_ascii=False), encoding="utf-8")
 
@@ -168,6 +187,11 @@ class BM25Index:
         index._idf = {str(t): float(v) for t, v in lexicon["idf"].items()}
         if index.paper_ids:  # the score matrix is memory-mapped: opening costs no time, pages load on use
             index._model = bm25s.BM25.load(str(folder / _MODEL), mmap=True, show_progress=False)
+        if (folder / _VECTORS).exists():
+            vectors = np.load(folder / _VECTORS, mmap_mode="r")
+            if vectors.shape[0] != len(index.paper_ids):
+                return None
+            index.paper_vectors = vectors
         return index
 
 
@@ -198,6 +222,8 @@ class IndexCache:
         tmp = self.root / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         try:
             index.save(tmp, key)
+            if target.exists() and self.load(key) is None:  # an older format's (or a damaged) index of this state
+                shutil.rmtree(target, ignore_errors=True)
             os.rename(tmp, target)  # fails if another process saved the same state first: theirs is kept
         except OSError:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -83,8 +83,9 @@ class Retriever:
         cache = bm25_cache(self.library)
         index = cache.load(key)
         if index is None:
-            index = BM25Index.build(self.library.lexical_pages())
+            index = build_index(self.library)
             if self.library.fingerprint() != key:  # written meanwhile: a snapshot of no state, not kept
+                index.paper_vectors = None  # nor trusted for which papers are stored
                 return index, False
             cache.save(key, index)
             index = cache.load(key) or index  # memory-mapped, as a later process opens it: the build is freed
@@ -147,26 +148,36 @@ class Retriever:
                 c = cands.setdefault(pid, Candidate(pid))
                 c.bm25 = s
                 c.bm25_frac = s / ideal if ideal > 0 else 0.0
-        stored = self.library.existing(list(cands))  # drops unfinished papers; ids only, so cheap
+        snapshot = index if mode != "dense" and index.paper_vectors is not None else None
+        # drops unfinished papers: the snapshot of this very library state (see bm25()) holds every stored paper
+        stored = snapshot.rows() if snapshot is not None else self.library.existing(list(cands))
         pool = [c for c in cands.values() if c.paper_id in stored]
         if mode != "bm25":
-            self._paper_sims(pool, vector)
+            self._paper_sims(pool, vector, snapshot)
         if mode == "hybrid":
             lexical = index.scores(query, [c.paper_id for c in pool if c.bm25 is None])  # one fingerprint a search
             for c in pool:
                 c.lexical = c.bm25 if c.bm25 is not None else lexical.get(c.paper_id, 0.0)
         return pool
 
-    def _paper_sims(self, pool: list[Candidate], vector: list[float]) -> None:
+    def _paper_sims(self, pool: list[Candidate], vector: list[float], snapshot: BM25Index | None) -> None:
         """The paper-vector cosine of candidates found by their chunks or by BM25 only."""
         missing = [c for c in pool if c.paper_sim is None]
         if not missing:
             return
-        vectors = self.library.paper_vectors([c.paper_id for c in missing])
+        ids = [c.paper_id for c in missing]
+        vectors = snapshot.vectors_of(ids) if snapshot is not None else self.library.paper_vectors(ids)
         q = np.asarray(vector, dtype=np.float32)
         for c in missing:
             if c.paper_id in vectors:
                 c.paper_sim = float(vectors[c.paper_id] @ q)
+
+def build_index(library: Library) -> BM25Index:
+    """The library's BM25 index, carrying its papers' vectors, read a page at a time."""
+    index = BM25Index.build(library.lexical_pages())
+    index.paper_vectors = library.vector_matrix(index.paper_ids)
+    return index
+
 
 def bm25_cache(library: Library) -> IndexCache:
     """Where this library's BM25 indexes are kept (one folder per library: a library made anew gets a new one)."""

@@ -233,6 +233,20 @@ class Library:
         got = _read(self._papers, list(dict.fromkeys(paper_ids)), ["embeddings"])
         return {pid: np.asarray(v, dtype=np.float32) for pid, v in zip(got["ids"], got["embeddings"], strict=True)}
 
+    def vector_matrix(self, paper_ids: Sequence[str]) -> np.ndarray | None:
+        """These papers' vectors as one float32 matrix in their order, a page at a time (None if one is missing)."""
+        out: np.ndarray | None = None
+        for start in range(0, len(paper_ids), READ_PAGE):
+            page = list(paper_ids[start : start + READ_PAGE])
+            got = self.paper_vectors(page)
+            if len(got) != len(page):
+                return None
+            block = np.stack([got[pid] for pid in page])
+            if out is None:
+                out = np.empty((len(paper_ids), block.shape[1]), dtype=np.float32)
+            out[start : start + len(page)] = block
+        return out
+
     def chunks_of(self, paper_id: str) -> list[Chunk]:
         """A paper's chunks in order."""
         got = self._chunks.get(where={"paper_id": paper_id}, include=["documents", "metadatas"])

@@ -124,3 +124,33 @@ def test_search_follows_library_changes(sample_ws: Workspace) -> None:
     for mode in MODES:
         hits = sample_ws.search(QUERY, k=10, mode=mode)  # type: ignore[arg-type]
         assert top.paper_id not in {h.paper_id for h in hits}
+
+
+SNAPSHOT_QUERIES = ["transformers", "low-rank adaptation of large language models",
+                    "benchmarks for agents that use tools", "scaling laws for compute"]
+
+
+def _ranked(ws: Workspace, query: str) -> list[tuple[str, float, float | None]]:
+    return [(c.paper_id, c.rank_score, c.paper_sim) for c in ws.retriever.rank(query, "hybrid", 50, records=0)]
+
+
+def test_the_saved_paper_vectors_change_no_search(sample_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = sample_ws.retriever.bm25()
+    assert index.paper_vectors is not None and index.paper_vectors.shape[0] == len(index.paper_ids)
+    fast = {q: _ranked(sample_ws, q) for q in SNAPSHOT_QUERIES}
+    monkeypatch.setattr(index, "paper_vectors", None)  # the old path: ids and vectors read from Chroma
+    assert {q: _ranked(sample_ws, q) for q in SNAPSHOT_QUERIES} == fast
+
+
+def test_a_warm_hybrid_search_reads_no_ids_or_vectors_from_chroma(
+    sample_ws: Workspace, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    library = sample_ws.retriever.library
+    sample_ws.retriever.bm25()
+
+    def refuse(*_: object) -> None:
+        raise AssertionError("read from Chroma")
+
+    monkeypatch.setattr(library, "existing", refuse)
+    monkeypatch.setattr(library, "paper_vectors", refuse)
+    assert sample_ws.search("low-rank adaptation of large language models", k=10)

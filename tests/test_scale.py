@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from helpers import SAMPLE_FILES, write_listing
 
-from assistant import store
+from assistant import lexical, store
 from assistant.chunking import chunk_paper
 from assistant.embeddings import NamedEmbeddings
 from assistant.lexical import BM25Index, IndexCache, query_terms
@@ -134,6 +134,31 @@ def test_save_keeps_the_first_of_two_writers(tmp_path: Path, small_papers: list[
     loaded = cache.load("k")
     assert loaded is not None and len(loaded) == 2
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_an_older_formats_index_of_the_same_state_is_replaced(
+    tmp_path: Path, small_papers: list[Paper], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cache = IndexCache(tmp_path)
+    monkeypatch.setattr(lexical, "INDEX_FORMAT", lexical.INDEX_FORMAT - 1)
+    cache.save("k", BM25Index(small_papers[:2]))
+    monkeypatch.undo()
+    assert cache.load("k") is None  # an upgrade reads no older index...
+    cache.save("k", BM25Index(small_papers))
+    loaded = cache.load("k")  # ...and the one built next is kept, or every process would build it again
+    assert loaded is not None and len(loaded) == len(small_papers)
+
+
+def test_an_index_carries_its_papers_vectors(tmp_path: Path, small_papers: list[Paper]) -> None:
+    index = BM25Index(small_papers)
+    index.paper_vectors = np.arange(len(small_papers) * 3, dtype=np.float32).reshape(len(small_papers), 3)
+    cache = IndexCache(tmp_path)
+    cache.save("k", index)
+    loaded = cache.load("k")
+    assert loaded is not None and loaded.paper_vectors is not None
+    ids = [p.paper_id for p in small_papers]
+    assert {k: v.tolist() for k, v in loaded.vectors_of([*ids, "nope"]).items()} == \
+        {pid: index.paper_vectors[i].tolist() for i, pid in enumerate(index.paper_ids)}
 
 
 def test_reads_in_pages_return_everything(small_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
