@@ -155,7 +155,7 @@ class Retriever:
         if mode != "bm25":
             self._paper_sims(pool, vector, snapshot)
         if mode == "hybrid":
-            lexical = index.scores(query, [c.paper_id for c in pool if c.bm25 is None])  # one fingerprint a search
+            lexical = index.scores(query, [c.paper_id for c in pool if c.bm25 is None])  # the index found above
             for c in pool:
                 c.lexical = c.bm25 if c.bm25 is not None else lexical.get(c.paper_id, 0.0)
         return pool
@@ -171,6 +171,7 @@ class Retriever:
         for c in missing:
             if c.paper_id in vectors:
                 c.paper_sim = float(vectors[c.paper_id] @ q)
+
 
 def build_index(library: Library) -> BM25Index:
     """The library's BM25 index, carrying its papers' vectors, read a page at a time."""

@@ -31,7 +31,6 @@ OWN_WORK_BONUS = 0.15
 _LABEL = re.compile(r"^[^\[\]\n]{1,120}:\s*$")  # "On graph indexes:" — a heading, not a claim
 _MAX_LABEL_WORDS = 12
 _MAX_NAME_WORDS = 3  # "Kimi k1.5", "Model soups"; "Beyond neural scaling laws" is a phrase, not a name
-_DIGIT = re.compile(r"\d")
 
 
 @dataclass
@@ -52,8 +51,13 @@ def paper_name(title: str) -> str | None:
     words = head.split()
     if not colon or not 0 < len(words) <= _MAX_NAME_WORDS:
         return None
-    marked = any(ch.isdigit() for ch in head) or any(any(ch.isupper() for ch in w[1:]) for w in words)
-    return head.strip() if marked or (len(words) == 1 and head.strip()[:1].isupper()) else None
+    name = head.strip()
+    return name if _marked(name) or (len(words) == 1 and name[:1].isupper()) else None
+
+
+def _marked(name: str) -> bool:
+    """A digit or a capital inside a word: a name whatever its case in the question ("kimi k1.5", "clex")."""
+    return any(ch.isdigit() for ch in name) or any(any(ch.isupper() for ch in w[1:]) for w in name.split())
 
 
 def named_papers(side: str, retriever: Retriever, n: int = 20) -> list[Candidate]:
@@ -66,8 +70,7 @@ def named_papers(side: str, retriever: Retriever, n: int = 20) -> list[Candidate
         name = paper_name(paper.title) if paper is not None else None
         if name is None:
             continue
-        flags = 0 if (" " not in name and not any(ch.isupper() for ch in name[1:]) and not _DIGIT.search(name)) \
-            else re.IGNORECASE
+        flags = re.IGNORECASE if _marked(name) or " " in name else 0  # "Giraffe" the name, not "giraffe" the word
         if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", side, flags):
             out.append(Candidate(pid, paper=paper))
     return out
