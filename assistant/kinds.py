@@ -133,11 +133,45 @@ _LEAD = re.compile(
 )
 
 
+# The researcher's situation, which says why they ask, not what about ("I'm writing about…", "My team wants to…").
+_SITUATION = re.compile(
+    r"^(?:i\s*(?:'m|am)\s+(?:writing|preparing|drafting|putting together|reviewing|working on|reading up on|"
+    r"looking (?:at|for|into))(?:\s+(?:about|on))?|"
+    r"(?:my|our)\s+(?:team|group|lab|advisor|supervisor)\s+(?:wants?|needs?|plans?|is planning)\s+to|"
+    r"(?:i|we)\s+(?:want|need|would like|am looking for|'m looking for|are looking for)(?:\s+to)?|"
+    r"(?:for\s+)?(?:a|my|the|our)\s+(?:related[- ]work|background|survey|literature review|reading group|talk|thesis)"
+    r"[\w\s-]*?\s+(?:on|about)|"
+    r"rather than\s+[^,:]+,)\s*",
+    _F,
+)
+# What the researcher wants to know about the papers once found: not part of the subject.
+_ASKS_ABOUT_THEM = re.compile(
+    r"(?:,|\band\b)\s*(?:on\s+what\s+(?:tasks|data|problems)|with\s+what\s+results?|"
+    r"what\s+(?:do|did)\s+they\s+(?:report|find|conclude|recommend|change|say|show)|how\s+do\s+they\s+compare)\b.*$",
+    _F,
+)
+# "…train models this way", "do this": the subject is in another sentence of the question.
+_POINTS_BACK = re.compile(
+    r"(?:\bin\s+)?\b(?:this|that|such)\s+(?:an?\s+)?(?:way|route|approach|kind|manner)\b|\bdo (?:this|so)\b", _F)
+
+
 def survey_topic(question: str) -> str:
-    """The subject of a survey question, without the framing ("Which papers propose X?" → "propose X")."""
-    topic = " ".join(_FRAMING.sub(" ", question).split()).strip(" ,;:?.!")
+    """The subject of a survey question, without the framing ("Which papers propose X?" → "X"); in a question of
+    several sentences, the subject of each ("I'm writing about X. Which papers do this?" → "X")."""
+    sentences = [s for s in re.split(r"(?<=[.?!])\s+(?=[A-Z\"'(])", " ".join(question.split())) if s.strip()]
+    parts = [_subject(s) for s in sentences]
+    kept = [p for p in parts if len(p.split()) >= 2] if len(parts) > 1 else parts
+    topic = " ".join(kept or parts)
+    return topic if len(topic) >= 3 else question
+
+
+def _subject(sentence: str) -> str:
+    topic = " ".join(_FRAMING.sub(" ", sentence).split()).strip(" ,;:?.!")
     topic = _LEAD.sub("", _LEAD.sub("", topic))  # "has grown…" → "grown…"; "propose ways…" → "ways…"
-    return topic if len(topic.split()) >= 1 and len(topic) >= 3 else question
+    for _ in range(3):  # "Rather than X, I want systems in which…"
+        topic = _SITUATION.sub("", topic).strip(" ,;:")
+    topic = _ASKS_ABOUT_THEM.sub("", topic).strip(" ,;:?.!")
+    return " ".join(_POINTS_BACK.sub(" ", topic).split())
 
 
 def _clean(text: str) -> str:

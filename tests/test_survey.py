@@ -102,6 +102,17 @@ def test_a_survey_topic_drops_the_framing() -> None:
     assert survey_topic("LoRA variants?") == "LoRA variants"
 
 
+def test_a_long_question_keeps_its_subject_not_the_researchers_situation() -> None:
+    assert survey_topic("I'm writing about methods that let a model grade its own drafts. Which papers in my library "
+                        "do this, and what do they report?") == "methods that let a model grade its own drafts"
+    assert survey_topic("My team wants to shrink a chat model for phones. Which works in my collection describe how "
+                        "to distil it in such a way?") == "shrink a chat model for phones describe how to distil it"
+    assert survey_topic("For a related-work paragraph on sparse attention: which papers build on it, and with what "
+                        "results?") == "sparse attention: build on it"
+    assert survey_topic("Which papers train LMs to write code, e.g. fixing GitHub issues?") == \
+        "train LMs to write code, e.g. fixing GitHub issues"  # "e.g." does not end a sentence
+
+
 def test_contribution_sentences_are_told_from_background() -> None:
     assert is_contribution("We propose ToolACE-R, a method that introduces adaptive self-refinement.")
     assert is_contribution("In this paper, we study how model size changes forgetting.")
