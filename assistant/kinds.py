@@ -48,6 +48,8 @@ _SURVEY = [
     re.compile(r"\b(?:what|who)\s+(?:has|have)\s+(?:been\s+)?(?:tried|done|proposed|studied|worked|explored|"
                r"built|developed|investigated|looked)\b", _F),
     re.compile(r"^(?:who|how)\s+(?:has|have)\b", _F),
+    re.compile(r"^(?:has|have)\s+(?:anyone|anybody|any\s+(?:papers?|works?|studies|authors?))\b", _F),
+    re.compile(r"\bwho\s+in\s+(?:my|the|this|our)\s+(?:library|collection|corpus)\b", _F),
     re.compile(r"^(?:list|show|find|give me|name)\b", _F),
     re.compile(r"\b(?:papers|works|studies)\s+(?:on|about|that|which|in my library)\b", _F),
     re.compile(r"\b(?:overview|survey|landscape|state of the art)\s+(?:of|on)\b", _F),
@@ -58,7 +60,7 @@ _QUESTION_START = re.compile(
     r"will|has|have|had|according|on|in|by|up|with|at|to|if|for|from|after|before|under)\b",
     _F,
 )
-_ASKS_FOR_PAPERS = re.compile(r"^(?:which|what)\s+(?:other\s+|prior\s+|recent\s+)?(?:papers|works|studies)\b", _F)
+_ASKS_FOR_PAPERS = re.compile(r"^(?:which|what)\s+(?:[\w-]+\s+){0,2}?(?:papers|works|studies)\b", _F)
 MAX_TOPIC_WORDS = 8  # a bare phrase this short with no question word is a topic to survey
 
 
@@ -94,7 +96,7 @@ def classify(question: str) -> QuestionKind:
     q = " ".join(question.split()).strip()
     if not q:
         return "open"
-    if _FACT.search(q) and not _ASKS_FOR_PAPERS.match(q):  # "Which papers let a model decide how much…" lists
+    if _FACT.search(q) and not any(_ASKS_FOR_PAPERS.match(s) for s in sentences(q)):  # "Which papers…how much…" lists
         return "fact"
     if compare_sides(q) is not None:
         return "compare"
@@ -155,11 +157,15 @@ _POINTS_BACK = re.compile(
     r"(?:\bin\s+)?\b(?:this|that|such)\s+(?:an?\s+)?(?:way|route|approach|kind|manner)\b|\bdo (?:this|so)\b", _F)
 
 
+def sentences(question: str) -> list[str]:
+    """The sentences of a question ("e.g. fixing…" does not start one)."""
+    return [s for s in re.split(r"(?<=[.?!])\s+(?=[A-Z\"'(])", " ".join(question.split())) if s.strip()]
+
+
 def survey_topic(question: str) -> str:
     """The subject of a survey question, without the framing ("Which papers propose X?" → "X"); in a question of
     several sentences, the subject of each ("I'm writing about X. Which papers do this?" → "X")."""
-    sentences = [s for s in re.split(r"(?<=[.?!])\s+(?=[A-Z\"'(])", " ".join(question.split())) if s.strip()]
-    parts = [_subject(s) for s in sentences]
+    parts = [_subject(s) for s in sentences(question)]
     kept = [p for p in parts if len(p.split()) >= 2] if len(parts) > 1 else parts
     topic = " ".join(kept or parts)
     return topic if len(topic) >= 3 else question
