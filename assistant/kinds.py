@@ -48,6 +48,8 @@ _SURVEY = [
     re.compile(r"\b(?:what|who)\s+(?:has|have)\s+(?:been\s+)?(?:tried|done|proposed|studied|worked|explored|"
                r"built|developed|investigated|looked)\b", _F),
     re.compile(r"^(?:who|how)\s+(?:has|have)\b", _F),
+    re.compile(r"^(?:has|have)\s+(?:anyone|anybody|any\s+(?:papers?|works?|studies|authors?))\b", _F),
+    re.compile(r"\bwho\s+in\s+(?:my|the|this|our)\s+(?:library|collection|corpus)\b", _F),
     re.compile(r"^(?:list|show|find|give me|name)\b", _F),
     re.compile(r"\b(?:papers|works|studies)\s+(?:on|about|that|which|in my library)\b", _F),
     re.compile(r"\b(?:overview|survey|landscape|state of the art)\s+(?:of|on)\b", _F),
@@ -58,7 +60,7 @@ _QUESTION_START = re.compile(
     r"will|has|have|had|according|on|in|by|up|with|at|to|if|for|from|after|before|under)\b",
     _F,
 )
-_ASKS_FOR_PAPERS = re.compile(r"^(?:which|what)\s+(?:other\s+|prior\s+|recent\s+)?(?:papers|works|studies)\b", _F)
+_ASKS_FOR_PAPERS = re.compile(r"^(?:which|what)\s+(?:[\w-]+\s+){0,2}?(?:papers|works|studies)\b", _F)
 MAX_TOPIC_WORDS = 8  # a bare phrase this short with no question word is a topic to survey
 
 
@@ -94,7 +96,7 @@ def classify(question: str) -> QuestionKind:
     q = " ".join(question.split()).strip()
     if not q:
         return "open"
-    if _FACT.search(q) and not _ASKS_FOR_PAPERS.match(q):  # "Which papers let a model decide how much…" lists
+    if _FACT.search(q) and not any(_ASKS_FOR_PAPERS.match(s) for s in sentences(q)):  # "Which papers…how much…" lists
         return "fact"
     if compare_sides(q) is not None:
         return "compare"
@@ -133,11 +135,49 @@ _LEAD = re.compile(
 )
 
 
+# The researcher's situation, which says why they ask, not what about ("I'm writing about…", "My team wants to…").
+_SITUATION = re.compile(
+    r"^(?:i\s*(?:'m|am)\s+(?:writing|preparing|drafting|putting together|reviewing|working on|reading up on|"
+    r"looking (?:at|for|into))(?:\s+(?:about|on))?|"
+    r"(?:my|our)\s+(?:team|group|lab|advisor|supervisor)\s+(?:wants?|needs?|plans?|is planning)\s+to|"
+    r"(?:i|we)\s+(?:want|need|would like|am looking for|'m looking for|are looking for)(?:\s+to)?|"
+    r"(?:for\s+)?(?:a|my|the|our)\s+(?:related[- ]work|background|survey|literature review|reading group|talk|thesis)"
+    r"[\w\s-]*?\s+(?:on|about)|"
+    r"rather than\s+[^,:]+,)\s*",
+    _F,
+)
+# What the researcher wants to know about the papers once found: not part of the subject.
+_ASKS_ABOUT_THEM = re.compile(
+    r"(?:,|\band\b)\s*(?:on\s+what\s+(?:tasks|data|problems)|with\s+what\s+results?|"
+    r"what\s+(?:do|did)\s+they\s+(?:report|find|conclude|recommend|change|say|show)|how\s+do\s+they\s+compare)\b.*$",
+    _F,
+)
+# "…train models this way", "do this": the subject is in another sentence of the question.
+_POINTS_BACK = re.compile(
+    r"(?:\bin\s+)?\b(?:this|that|such)\s+(?:an?\s+)?(?:way|route|approach|kind|manner)\b|\bdo (?:this|so)\b", _F)
+
+
+def sentences(question: str) -> list[str]:
+    """The sentences of a question ("e.g. fixing…" does not start one)."""
+    return [s for s in re.split(r"(?<=[.?!])\s+(?=[A-Z\"'(])", " ".join(question.split())) if s.strip()]
+
+
 def survey_topic(question: str) -> str:
-    """The subject of a survey question, without the framing ("Which papers propose X?" → "propose X")."""
-    topic = " ".join(_FRAMING.sub(" ", question).split()).strip(" ,;:?.!")
+    """The subject of a survey question, without the framing ("Which papers propose X?" → "X"); in a question of
+    several sentences, the subject of each ("I'm writing about X. Which papers do this?" → "X")."""
+    parts = [_subject(s) for s in sentences(question)]
+    kept = [p for p in parts if len(p.split()) >= 2] if len(parts) > 1 else parts
+    topic = " ".join(kept or parts)
+    return topic if len(topic) >= 3 else question
+
+
+def _subject(sentence: str) -> str:
+    topic = " ".join(_FRAMING.sub(" ", sentence).split()).strip(" ,;:?.!")
     topic = _LEAD.sub("", _LEAD.sub("", topic))  # "has grown…" → "grown…"; "propose ways…" → "ways…"
-    return topic if len(topic.split()) >= 1 and len(topic) >= 3 else question
+    for _ in range(3):  # "Rather than X, I want systems in which…"
+        topic = _SITUATION.sub("", topic).strip(" ,;:")
+    topic = _ASKS_ABOUT_THEM.sub("", topic).strip(" ,;:?.!")
+    return " ".join(_POINTS_BACK.sub(" ", topic).split())
 
 
 def _clean(text: str) -> str:

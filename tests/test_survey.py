@@ -67,6 +67,9 @@ def scripted(ws: Workspace, model: FakeChatModel, provider: Any = "openai-compat
     ("CLEX vs Giraffe: how do they extend the context window?", "compare"),
     ("What is the difference between Kimi k1.5 and TÜLU 3?", "compare"),
     ("Compare model soups with task vectors.", "compare"),
+    ("Has anyone used language models as black-box optimizers?", "survey"),
+    ("Who in my collection speeds up decoding, and what do they report?", "survey"),
+    ("We argue about how much data to tune on. Which empirical studies in my library compare recipes?", "survey"),
     ("Why does in-context learning work?", "open"),
     ("How does SPANN build its index?", "open"),
     ("", "open"),
@@ -100,6 +103,17 @@ def test_a_survey_topic_drops_the_framing() -> None:
     assert survey_topic("Which works in my collection attach adapters to frozen weights?") == \
         "attach adapters to frozen weights"
     assert survey_topic("LoRA variants?") == "LoRA variants"
+
+
+def test_a_long_question_keeps_its_subject_not_the_researchers_situation() -> None:
+    assert survey_topic("I'm writing about methods that let a model grade its own drafts. Which papers in my library "
+                        "do this, and what do they report?") == "methods that let a model grade its own drafts"
+    assert survey_topic("My team wants to shrink a chat model for phones. Which works in my collection describe how "
+                        "to distil it in such a way?") == "shrink a chat model for phones describe how to distil it"
+    assert survey_topic("For a related-work paragraph on sparse attention: which papers build on it, and with what "
+                        "results?") == "sparse attention: build on it"
+    assert survey_topic("Which papers train LMs to write code, e.g. fixing GitHub issues?") == \
+        "train LMs to write code, e.g. fixing GitHub issues"  # "e.g." does not end a sentence
 
 
 def test_contribution_sentences_are_told_from_background() -> None:
