@@ -22,7 +22,7 @@ import numpy as np
 from assistant.embeddings import NamedEmbeddings
 from assistant.lexical import BM25Index, IndexCache
 from assistant.settings import RetrievalSettings, SearchMode
-from assistant.store import ChunkMatch, Library
+from assistant.store import ChunkHit, Library
 from assistant.text import quick_sentences
 from assistant.types import Paper, SearchHit
 
@@ -41,7 +41,8 @@ class Candidate:
     bm25: float | None = None
     bm25_frac: float = 0.0
     lexical: float = 0.0  # the BM25 score even below the BM25 candidates (hybrid order standardises it over the pool)
-    chunks: list[ChunkMatch] = field(default_factory=list)
+    chunks: list[ChunkHit] = field(default_factory=list)
+    best_text: str | None = None  # the nearest chunk's text, read by rank() for the papers it returns whole
     score: float = 0.0  # absolute match score (abstention and the topic floor are calibrated on it)
     rank_score: float = 0.0  # what orders the results
     paper: Paper | None = None  # the stored record, filled in by rank()
@@ -124,8 +125,11 @@ class Retriever:
         # whole records only for the papers shown: at 100k papers reading ~190 records took 36 ms, 10 took 3 ms
         wanted = top if records is None else top[:records]
         papers = self.library.get_papers([c.paper_id for c in wanted])
+        best = {c.paper_id: max(c.chunks, key=lambda m: m.similarity).chunk_id for c in wanted if c.chunks}
+        texts = self.library.chunk_texts(list(best.values()))  # the snippets' chunks: the dense query read no text
         for c in wanted:
             c.paper = papers.get(c.paper_id)  # None only if deleted this very moment
+            c.best_text = texts.get(best.get(c.paper_id, ""))
         return top
 
     def pool(self, query: str, mode: SearchMode, depth: int) -> list[Candidate]:
@@ -135,7 +139,7 @@ class Retriever:
         vector: list[float] = []
         if mode != "bm25":
             vector = self.embedder.embed_query(query)
-            for m in self.library.query_chunks(vector, depth * 3):
+            for m in self.library.nearest_chunks(vector, depth * 3):
                 c = cands.setdefault(m.paper_id, Candidate(m.paper_id))
                 c.chunks.append(m)
                 c.dense = max(c.dense if c.dense is not None else -1.0, m.similarity)
@@ -238,7 +242,7 @@ def _ranks(pool: Sequence[Candidate], key: Callable[[Candidate], float | None]) 
 
 def snippet(query: str, cand: Candidate, paper: Paper, limit: int = 300) -> str:
     """The sentence of the paper that best matches the query, cut to `limit` characters."""
-    text = max(cand.chunks, key=lambda m: m.similarity).text if cand.chunks else paper.abstract
+    text = cand.best_text if cand.best_text is not None else paper.abstract
     sentences = quick_sentences(text) or [text]
     words = {w.casefold() for w in _WORD.findall(query)}
     best = max(sentences, key=lambda s: (len(words & {w.casefold() for w in _WORD.findall(s)}), -sentences.index(s)))
