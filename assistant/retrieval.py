@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from assistant import paper_list
 from assistant.embeddings import NamedEmbeddings
 from assistant.lexical import BM25Index, IndexCache
 from assistant.settings import RetrievalSettings, SearchMode
@@ -58,13 +59,20 @@ class Retriever:
         self._bm25: BM25Index | None = None
         self._bm25_key: str | None = None
         self._bm25_generation: int | None = None  # the generation the index is known to match (None: check the key)
+        self._bm25_stamp: str | None = None  # the paper-list stamp read before that generation (embedded only)
         self._lock = threading.Lock()
 
     def bm25(self) -> BM25Index:
         """The BM25 index for the library as it is now (from the on-disk cache when it was built before).
 
-        Each search reads the generation only; the whole key (with a count: 25 ms at 100k papers) when it moved.
+        While the paper-list stamp (a small file every write of paper records changes, assistant/paper_list.py)
+        holds the one read before the index was last matched to the generation, nothing was written since: no
+        Chroma read at all. Otherwise the generation; the whole key (with a count: 25 ms at 100k) when it moved.
         """
+        stamp = paper_list.read_stamp(self.library.settings)  # before the generation: a write meanwhile changes it
+        with self._lock:
+            if self._bm25 is not None and stamp is not None and stamp == self._bm25_stamp:
+                return self._bm25
         generation = self.library.generation()
         with self._lock:
             if self._bm25 is None or generation != self._bm25_generation:
@@ -74,6 +82,7 @@ class Retriever:
                     self._bm25, settled = self._stored_or_built(key)
                     self._bm25_key = key
                 self._bm25_generation = generation if settled else None
+            self._bm25_stamp = stamp if self._bm25_generation is not None else None
             return self._bm25
 
     def _stored_or_built(self, key: str) -> tuple[BM25Index, bool]:
