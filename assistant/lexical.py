@@ -161,7 +161,9 @@ class BM25Index:
         if self.paper_vectors is None:
             return {}
         rows = self.rows()
-        return {pid: self.paper_vectors[rows[pid]] for pid in paper_ids if pid in rows}
+        known = [pid for pid in paper_ids if pid in rows]
+        block = np.asarray(self.paper_vectors[[rows[pid] for pid in known]])  # one read, not a memmap view per row
+        return dict(zip(known, block, strict=True))
 
     def save(self, folder: Path, key: str) -> None:
         """Write the index to `folder` (which must not exist yet), labelled with the library state `key`."""
