@@ -138,7 +138,8 @@ class BM25Index:
             every = model.get_scores(known)
             return {pid: float(every[rows[pid]]) for pid in wanted}
         matrix = model.scores
-        data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
+        # plain views of the memory-mapped arrays: each slice of a memmap is a new memmap object (~0.5 ms a search)
+        data, indices, indptr = (np.asarray(matrix[k]) for k in ("data", "indices", "indptr"))
         docs = np.fromiter((rows[pid] for pid in wanted), dtype=indices.dtype, count=len(wanted))
         out = np.zeros(len(docs), dtype=model.dtype)
         for term in model.get_tokens_ids(known):
