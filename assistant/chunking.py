@@ -8,7 +8,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from assistant.offline import TIKTOKEN_ENCODING, tiktoken_offline
 from assistant.settings import ChunkSettings
-from assistant.types import Chunk, Paper
+from assistant.types import Chunk, Paper, chunk_id
 
 _SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
 
@@ -31,7 +31,7 @@ def chunk_paper(paper: Paper, settings: ChunkSettings) -> list[Chunk]:
     pieces = [p.strip() for p in splitter.split_text(paper.abstract) if p.strip()] or [paper.title]
     return [
         Chunk(
-            chunk_id=f"{paper.paper_id}:{i}",
+            chunk_id=chunk_id(paper.paper_id, i),
             paper_id=paper.paper_id,
             index=i,
             n_chunks=len(pieces),

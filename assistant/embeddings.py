@@ -61,6 +61,7 @@ class MiniLMEmbeddings(NamedEmbeddings):
         self._tokenizer.enable_truncation(self.max_seq_length)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self._lock = threading.Lock()  # one forward pass at a time: torch threads are shared
+        self._blas: Any = None  # threadpoolctl's view of the loaded BLAS libraries, found on the first query
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text (one text alone: numpy; more: torch)."""
@@ -94,7 +95,6 @@ class MiniLMEmbeddings(NamedEmbeddings):
         nothing from more (on a busy machine two threads spent 40x the CPU of one on a 3-piece query).
         """
         from scipy.special import erf  # bm25s has imported scipy already: ~0.07 s more
-        from threadpoolctl import threadpool_limits
 
         w, width, eps = self._arrays, self.dimension, np.float32(self._eps)
 
@@ -108,7 +108,7 @@ class MiniLMEmbeddings(NamedEmbeddings):
 
         got = self._tokenizer.encode(text)  # alone: nothing to pad
         ids, length, head = np.asarray(got.ids), len(got.ids), width // self._heads
-        with self._lock, threadpool_limits(1, user_api="blas"):
+        with self._lock, self._one_blas_thread():
             x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.token_type_embeddings.weight"][
                 np.asarray(got.type_ids)] + w["embeddings.position_embeddings.weight"][:length])
             x = norm("embeddings.LayerNorm", x)
@@ -125,6 +125,18 @@ class MiniLMEmbeddings(NamedEmbeddings):
                 x = norm(f"{p}output.LayerNorm", dense(f"{p}output.dense", h) + x)
         mean = x.mean(axis=0)
         return (mean / np.linalg.norm(mean)).astype(np.float32)
+
+    def _one_blas_thread(self) -> Any:
+        """A context pinning numpy's BLAS to one thread (call under self._lock).
+
+        The libraries are looked up once: `threadpool_limits` scans every loaded library on each call
+        (5.5 ms a query once Chroma is imported, more than the forward pass of a short query).
+        """
+        if self._blas is None:
+            from threadpoolctl import ThreadpoolController
+
+            self._blas = ThreadpoolController()  # numpy (and scipy) are imported: their BLAS is loaded
+        return self._blas.limit(limits=1, user_api="blas")
 
     def _bert(self, ids: Any, types: Any, mask: Any) -> Any:
         """transformers' BertModel (eval, SDPA attention) last hidden state, op for op."""

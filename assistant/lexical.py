@@ -138,7 +138,8 @@ class BM25Index:
             every = model.get_scores(known)
             return {pid: float(every[rows[pid]]) for pid in wanted}
         matrix = model.scores
-        data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
+        # plain views of the memory-mapped arrays: each slice of a memmap is a new memmap object (~0.5 ms a search)
+        data, indices, indptr = (np.asarray(matrix[k]) for k in ("data", "indices", "indptr"))
         docs = np.fromiter((rows[pid] for pid in wanted), dtype=indices.dtype, count=len(wanted))
         out = np.zeros(len(docs), dtype=model.dtype)
         for term in model.get_tokens_ids(known):
@@ -161,7 +162,9 @@ class BM25Index:
         if self.paper_vectors is None:
             return {}
         rows = self.rows()
-        return {pid: self.paper_vectors[rows[pid]] for pid in paper_ids if pid in rows}
+        known = [pid for pid in paper_ids if pid in rows]
+        block = np.asarray(self.paper_vectors[[rows[pid] for pid in known]])  # one read, not a memmap view per row
+        return dict(zip(known, block, strict=True))
 
     def save(self, folder: Path, key: str) -> None:
         """Write the index to `folder` (which must not exist yet), labelled with the library state `key`."""

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from assistant import paper_list
 from assistant.embeddings import NamedEmbeddings
 from assistant.lexical import BM25Index, IndexCache
 from assistant.settings import RetrievalSettings, SearchMode
-from assistant.store import ChunkMatch, Library
+from assistant.store import ChunkHit, Library
 from assistant.text import quick_sentences
 from assistant.types import Paper, SearchHit
 
@@ -41,7 +42,8 @@ class Candidate:
     bm25: float | None = None
     bm25_frac: float = 0.0
     lexical: float = 0.0  # the BM25 score even below the BM25 candidates (hybrid order standardises it over the pool)
-    chunks: list[ChunkMatch] = field(default_factory=list)
+    chunks: list[ChunkHit] = field(default_factory=list)
+    best_text: str | None = None  # the nearest chunk's text, read by rank() for the papers it returns whole
     score: float = 0.0  # absolute match score (abstention and the topic floor are calibrated on it)
     rank_score: float = 0.0  # what orders the results
     paper: Paper | None = None  # the stored record, filled in by rank()
@@ -57,13 +59,20 @@ class Retriever:
         self._bm25: BM25Index | None = None
         self._bm25_key: str | None = None
         self._bm25_generation: int | None = None  # the generation the index is known to match (None: check the key)
+        self._bm25_stamp: str | None = None  # the paper-list stamp read before that generation (embedded only)
         self._lock = threading.Lock()
 
     def bm25(self) -> BM25Index:
         """The BM25 index for the library as it is now (from the on-disk cache when it was built before).
 
-        Each search reads the generation only; the whole key (with a count: 25 ms at 100k papers) when it moved.
+        While the paper-list stamp (a small file every write of paper records changes, assistant/paper_list.py)
+        holds the one read before the index was last matched to the generation, nothing was written since: no
+        Chroma read at all. Otherwise the generation; the whole key (with a count: 25 ms at 100k) when it moved.
         """
+        stamp = paper_list.read_stamp(self.library.settings)  # before the generation: a write meanwhile changes it
+        with self._lock:
+            if self._bm25 is not None and stamp is not None and stamp == self._bm25_stamp:
+                return self._bm25
         generation = self.library.generation()
         with self._lock:
             if self._bm25 is None or generation != self._bm25_generation:
@@ -73,6 +82,7 @@ class Retriever:
                     self._bm25, settled = self._stored_or_built(key)
                     self._bm25_key = key
                 self._bm25_generation = generation if settled else None
+            self._bm25_stamp = stamp if self._bm25_generation is not None else None
             return self._bm25
 
     def _stored_or_built(self, key: str) -> tuple[BM25Index, bool]:
@@ -124,8 +134,11 @@ class Retriever:
         # whole records only for the papers shown: at 100k papers reading ~190 records took 36 ms, 10 took 3 ms
         wanted = top if records is None else top[:records]
         papers = self.library.get_papers([c.paper_id for c in wanted])
+        best = {c.paper_id: max(c.chunks, key=lambda m: m.similarity).chunk_id for c in wanted if c.chunks}
+        texts = self.library.chunk_texts(list(best.values()))  # the snippets' chunks: the dense query read no text
         for c in wanted:
             c.paper = papers.get(c.paper_id)  # None only if deleted this very moment
+            c.best_text = texts.get(best.get(c.paper_id, ""))
         return top
 
     def pool(self, query: str, mode: SearchMode, depth: int) -> list[Candidate]:
@@ -135,7 +148,7 @@ class Retriever:
         vector: list[float] = []
         if mode != "bm25":
             vector = self.embedder.embed_query(query)
-            for m in self.library.query_chunks(vector, depth * 3):
+            for m in self.library.nearest_chunks(vector, depth * 3):
                 c = cands.setdefault(m.paper_id, Candidate(m.paper_id))
                 c.chunks.append(m)
                 c.dense = max(c.dense if c.dense is not None else -1.0, m.similarity)
@@ -238,7 +251,7 @@ def _ranks(pool: Sequence[Candidate], key: Callable[[Candidate], float | None]) 
 
 def snippet(query: str, cand: Candidate, paper: Paper, limit: int = 300) -> str:
     """The sentence of the paper that best matches the query, cut to `limit` characters."""
-    text = max(cand.chunks, key=lambda m: m.similarity).text if cand.chunks else paper.abstract
+    text = cand.best_text if cand.best_text is not None else paper.abstract
     sentences = quick_sentences(text) or [text]
     words = {w.casefold() for w in _WORD.findall(query)}
     best = max(sentences, key=lambda s: (len(words & {w.casefold() for w in _WORD.findall(s)}), -sentences.index(s)))

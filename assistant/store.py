@@ -22,7 +22,7 @@ from assistant import paper_list
 from assistant.errors import EmbeddingMismatchError, StoreError, first_line
 from assistant.offline import MINILM_NAME
 from assistant.settings import Settings
-from assistant.types import Chunk, LibraryStats, Paper
+from assistant.types import Chunk, LibraryStats, Paper, paper_of
 
 SCHEMA_VERSION = 1
 # The HNSW search beam. Chroma's approximate search misses some of the nearest items, and not the same ones
@@ -129,6 +129,15 @@ class _Guarded:
                 raise store_failure(exc, self._where, self._server) from None
 
         return call
+
+
+@dataclass(frozen=True)
+class ChunkHit:
+    """A chunk near a query vector, without its text."""
+
+    chunk_id: str
+    paper_id: str
+    similarity: float
 
 
 @dataclass(frozen=True)
@@ -265,6 +274,23 @@ class Library:
             for cid, doc, m, d in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
                                       strict=True)
         ]
+
+    def nearest_chunks(self, vector: Sequence[float], n: int) -> list[ChunkHit]:
+        """The n chunks nearest to a query vector, ids and similarities only (fewer when the library holds fewer).
+
+        Chroma then reads no chunk records: at 729 chunks the 150-chunk query took 3 ms instead of 11.5 ms with
+        their metadata. The paper comes from the chunk id (assistant/chunking.py).
+        """
+        got = self._chunks.query(query_embeddings=[list(vector)], n_results=n, include=["distances"])
+        return [ChunkHit(chunk_id=cid, paper_id=paper_of(cid), similarity=1.0 - float(d))
+                for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+
+    def chunk_texts(self, chunk_ids: Sequence[str]) -> dict[str, str]:
+        """The texts of these chunks (unknown ids left out)."""
+        if not chunk_ids:
+            return {}
+        got = _read(self._chunks, list(dict.fromkeys(chunk_ids)), ["documents"])
+        return {cid: doc or "" for cid, doc in zip(got["ids"], got["documents"], strict=True)}
 
     def query_papers(self, vector: Sequence[float], n: int) -> list[tuple[str, float]]:
         """The n papers whose paper vector (the mean of their chunks' vectors) is nearest to a query vector,

@@ -44,6 +44,16 @@ def name_parts(name: str) -> tuple[str, str, str]:
     return given, family, suffix
 
 
+def chunk_id(paper_id: str, index: int) -> str:
+    """A chunk's id: its paper's id and its place in the paper (a search reads the paper back from it)."""
+    return f"{paper_id}:{index}"
+
+
+def paper_of(chunk_id: str) -> str:
+    """The id of the paper a chunk id belongs to."""
+    return chunk_id.rpartition(":")[0]
+
+
 class Chunk(BaseModel):
     """A piece of one paper's abstract, with the title kept for embedding."""
 

@@ -7,6 +7,7 @@ import pytest
 
 from assistant.errors import LitReviewError
 from assistant.evaluation.datasets import RetrievalCase, load_jsonl, project_evals_dir
+from assistant.retrieval import Candidate, snippet
 from assistant.store import SEARCH_EF
 from assistant.text import split_sentences
 from assistant.types import SearchHit
@@ -154,3 +155,30 @@ def test_a_warm_hybrid_search_reads_no_ids_or_vectors_from_chroma(
     monkeypatch.setattr(library, "existing", refuse)
     monkeypatch.setattr(library, "paper_vectors", refuse)
     assert sample_ws.search("low-rank adaptation of large language models", k=10)
+
+
+
+def test_the_ids_only_chunk_query_changes_no_search(sample_ws: Workspace) -> None:
+    """A search asks Chroma for the nearest chunks' ids and distances only (their paper read from the id), then
+    reads the texts of the shown papers' nearest chunks: the same chunks, papers and similarities as the query
+    that read every chunk's text and metadata, and each snippet from the nearest of them, as before."""
+    library = sample_ws.library
+    retriever = sample_ws.retriever
+    cases = load_jsonl(project_evals_dir() / "retrieval_dev.jsonl", RetrievalCase)
+    checked = 0
+    for query in [c.query for c in cases[::6]] + SNAPSHOT_QUERIES:
+        vector = retriever.embedder.embed_query(query)
+        full = library.query_chunks(vector, 150)
+        assert len(full) == 150
+        assert [(m.chunk_id, m.paper_id, m.similarity) for m in full] == [
+            (h.chunk_id, h.paper_id, h.similarity) for h in library.nearest_chunks(vector, 150)]
+        for mode in ("hybrid", "dense", "rrf"):
+            hits = sample_ws.search(query, k=10, mode=mode)  # type: ignore[arg-type]
+            papers = sample_ws.get_papers([h.paper_id for h in hits])
+            for h in hits:
+                own = [m for m in full if m.paper_id == h.paper_id]
+                text = max(own, key=lambda m: m.similarity).text if own else None
+                checked += text is not None
+                expected = snippet(query, Candidate(h.paper_id, best_text=text), papers[h.paper_id])
+                assert h.snippet == expected, (query, mode, h.title)
+    assert checked > 100  # most shown papers had a chunk among the nearest

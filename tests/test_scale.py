@@ -16,6 +16,7 @@ from assistant import lexical, store
 from assistant.chunking import chunk_paper
 from assistant.embeddings import NamedEmbeddings
 from assistant.lexical import BM25Index, IndexCache, query_terms
+from assistant.paper_list import STAMP
 from assistant.retrieval import Retriever
 from assistant.settings import HOME_ENV, load_settings
 from assistant.sources.listing import parse_listing
@@ -257,7 +258,25 @@ def test_a_warm_search_reads_the_generation_not_the_count(fake_ws: Workspace, mo
         monkeypatch.setattr(library, name, spy(name, getattr(library, name)))
     for mode in ("hybrid", "bm25", "rrf"):
         assert fake_ws.search(QUERY, k=5, mode=mode)
+    assert calls == {"count": 0, "generation": 0}  # the paper-list stamp is unchanged: no Chroma read at all
+    Path(fake_ws.settings.data_dir, STAMP).unlink()  # no stamp (a server has none): the generation
+    for mode in ("hybrid", "bm25", "rrf"):
+        assert fake_ws.search(QUERY, k=5, mode=mode)
     assert calls == {"count": 0, "generation": 3}  # the count took 25 ms at 100k papers
+
+
+def test_a_write_by_another_process_is_seen_though_the_stamp_was_remembered(
+    fake_ws: Workspace, small_papers: list[Paper]
+) -> None:
+    extra = other_papers(small_papers, 1)[0]
+    assert extra.paper_id not in {h.paper_id for h in fake_ws.search(extra.title, k=5, mode="bm25")}
+    other = Workspace(fake_ws.settings)  # another process: its own Library and Retriever, the same folder
+    chunks = chunk_paper(extra, other.settings.chunking)
+    vectors = np.asarray(fake_ws.embedder.embed_documents([c.embedding_text() for c in chunks]), dtype=np.float32)
+    other.library.add_papers([(extra, chunks, vectors)])
+    assert fake_ws.search(extra.title, k=1, mode="bm25")[0].paper_id == extra.paper_id
+    assert other.delete([extra.paper_id]) == 1
+    assert extra.paper_id not in {h.paper_id for h in fake_ws.search(extra.title, k=5, mode="bm25")}
 
 
 class Killed(BaseException):
