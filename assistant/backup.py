@@ -29,14 +29,13 @@ from assistant.errors import StoreError
 from assistant.locking import write_lock
 from assistant.settings import CONFIG_NAME, Settings
 from assistant.store import Library, embedding_name
-from assistant.types import Chunk, Paper
+from assistant.types import Chunk, Paper, Progress
 
 FORMAT = "litreview-backup"
 VERSION = 1
 SUFFIX = ".litreview.gz"
 AUTO_PREFIX = "auto-"
 EMBED_BATCH = 128
-Progress = Callable[[str, int, int], None]
 _SECRET_LINE = re.compile(r"^\s*api_key\s*=.*$", re.MULTILINE)
 
 

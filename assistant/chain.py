@@ -100,7 +100,6 @@ class Answerer:
         papers = [c.paper for c in top if c.paper is not None]
         evidence = self.picker.rank(query, papers, weights)
         base.timings.retrieval_s = time.perf_counter() - t0
-        checker.remember(self.picker.sentence_vectors(papers))
         if self.backend.chat is None:
             return self._extractive(base, top, evidence, checker, t0, on_token)
         return self._generate(base, top, evidence, checker, t0, on_token)

@@ -28,14 +28,13 @@ from assistant.backup import (
     write_snapshot,
 )
 from assistant.chunking import chunk_paper
-from assistant.errors import LitReviewError, StoreError
+from assistant.errors import LitReviewError, StoreError, first_line
 from assistant.locking import write_lock
 from assistant.retrieval import bm25_cache, build_index
 from assistant.store import location
-from assistant.types import Chunk, Paper
+from assistant.types import Chunk, Paper, Progress
 from assistant.workspace import Workspace
 
-Progress = Callable[[str, int, int], None]
 SAMPLE_PAPERS = 40  # papers whose chunks are re-embedded and looked up by `check`
 SELF_SIMILARITY = 0.98  # a chunk re-embedded from its own text is found at ~1.0; damaged vectors fall far below
 PENDING = "rebuild-pending"  # a file in the home naming the snapshot an interrupted rebuild was writing from
@@ -104,7 +103,7 @@ def check_library(ws: Workspace, sample: int = SAMPLE_PAPERS) -> CheckReport:
         return report
     except Exception as exc:  # a damaged record (bad JSON) surfaces as a validation error
         report.problems.append(Problem(what=f"a paper record is unreadable: {type(exc).__name__}: "
-                                            f"{str(exc).splitlines()[0][:200]}", fix=_restore_fix(ws)))
+                                            f"{first_line(exc)}", fix=_restore_fix(ws)))
         return report
     report.passed.append(f"{len(papers)} paper records readable")
     unrecorded = [name for name, model in models.items() if model is None]
@@ -296,7 +295,7 @@ def _read_for_rebuild(ws: Workspace) -> Snapshot:
     try:
         return read_library(ws.library)
     except Exception as exc:
-        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        first = first_line(exc)
     if embedded:  # Chroma reads through its vector index; the records themselves are plain rows in SQLite
         try:
             return read_sqlite(sqlite_path(ws), ws.settings.store.collection_prefix)

@@ -13,16 +13,13 @@ evals/support_dev.jsonl (docs/support.md).
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 
 from assistant.citations import cited_in, strip_markers
-from assistant.embeddings import NamedEmbeddings
+from assistant.embeddings import CachedEmbeddings, NamedEmbeddings
 from assistant.evidence import TermWeights
 from assistant.settings import AnswerSettings
 from assistant.support_checks import (
@@ -97,25 +94,12 @@ class _Alignment:
 class SupportChecker:
     """Checks answer sentences against the sources they cite."""
 
-    _vectors: ClassVar[OrderedDict[tuple[str, str], np.ndarray]] = OrderedDict()  # source sentences, per process
-    _lock: ClassVar[threading.Lock] = threading.Lock()
-    cache_size: ClassVar[int] = 20000
-
     def __init__(self, embedder: NamedEmbeddings, weights: TermWeights, settings: AnswerSettings) -> None:
-        self.embedder = embedder
+        self.embedder = CachedEmbeddings(embedder)  # sentences the evidence picker embedded are not encoded again
         self.weights = weights
         self.settings = settings
         self._terms: dict[str, frozenset[str]] = {}
         self._units: dict[int, list[_Unit]] = {}
-
-    def remember(self, vectors: dict[str, np.ndarray]) -> None:
-        """Source sentences already embedded elsewhere (the evidence picker's): not encoded again."""
-        name = self.embedder.name
-        with self._lock:
-            for text, vec in vectors.items():
-                self._vectors[(name, text)] = vec
-            while len(self._vectors) > self.cache_size:
-                self._vectors.popitem(last=False)
 
     def check(self, text: str, sources: Sequence[Source]) -> list[SentenceCheck]:
         """A verdict for every sentence of the text."""
@@ -138,26 +122,9 @@ class SupportChecker:
         return [src.title, *(split_sentences(src.text) or [src.text])]
 
     def _embed(self, claims: list[str], parts: list[str]) -> dict[str, np.ndarray]:
-        """Vectors of the claims and of the source sentences (these from the cache when seen): one batch."""
-        name = self.embedder.name
-        out: dict[str, np.ndarray] = {}
-        with self._lock:
-            for p in parts:
-                v = self._vectors.get((name, p))
-                if v is not None:
-                    out[p] = v
-        todo = list(dict.fromkeys([*claims, *(p for p in parts if p not in out)]))
-        if todo:
-            new = np.asarray(self.embedder.embed_documents(todo), dtype=np.float32)
-            fresh = dict(zip(todo, new, strict=True))
-            with self._lock:
-                for p in parts:
-                    if p in fresh:
-                        self._vectors[(name, p)] = fresh[p]
-                while len(self._vectors) > self.cache_size:
-                    self._vectors.popitem(last=False)
-            out.update(fresh)
-        return out
+        """Vectors of the claims and of the source sentences (those seen before are remembered): one batch."""
+        texts = list(dict.fromkeys([*claims, *parts]))
+        return dict(zip(texts, self.embedder.vectors(texts), strict=True))
 
     def _terms_of(self, text: str) -> frozenset[str]:
         got = self._terms.get(text)

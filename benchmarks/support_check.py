@@ -4,9 +4,9 @@ Run: .venv/bin/python benchmarks/support_check.py [--out docs/support-bench.json
 (uses $LITREVIEW_HOME's library, ingesting the sample into a temporary home when it is empty).
 Each fact question of evals/qa_dev.jsonl gets its extractive answer (3 sentences citing whole abstracts,
 as a generated answer's sources are); the check of that answer is timed three ways: "in_chain" as the
-answer chain runs it (the evidence picker's sentence vectors handed over, titles and claims encoded),
-"cold" (no source sentence seen before) and "warm" (the same abstracts again). The raw floor beside each
-is one MiniLM batch of what that way must encode.
+answer chain runs it (the abstract sentences the evidence picker embedded are in the process-wide vector
+memory, titles and claims are encoded), "cold" (none of its texts remembered) and "warm" (all of them).
+The raw floor beside each is one MiniLM batch of what that way must encode.
 """
 
 from __future__ import annotations
@@ -54,22 +54,21 @@ def main() -> None:
     cold, warm, chain, floor_cold, floor_warm, floor_chain = [], [], [], [], [], []
     for a in answers:
         papers = list(ws.get_papers([s.paper_id for s in a.contexts]).values())
-        known = ws.picker.sentence_vectors(papers)  # computed when the answer was made
-        SupportChecker._vectors.clear()
+        claims = [strip_markers(s) for s in answer_sentences(a.answer)]
+        titles = [s.title for s in a.contexts]
+        parts = [p for s in a.contexts for p in split_sentences(s.text)]
+        ws.embedder.forget(claims + titles + parts)
+        ws.picker.sentence_vectors(papers)  # what the evidence picker embeds before the chain's check
         t = time.perf_counter()
-        checker.remember(known)
         checker.check(a.answer, a.contexts)
         chain.append(time.perf_counter() - t)
-        SupportChecker._vectors.clear()
+        ws.embedder.forget(claims + titles + parts)
         t = time.perf_counter()
         checker.check(a.answer, a.contexts)
         cold.append(time.perf_counter() - t)
         t = time.perf_counter()
         checker.check(a.answer, a.contexts)
         warm.append(time.perf_counter() - t)
-        claims = [strip_markers(s) for s in answer_sentences(a.answer)]
-        titles = [s.title for s in a.contexts]
-        parts = [p for s in a.contexts for p in split_sentences(s.text)]
         for texts, out in ((claims + titles, floor_chain), (claims + titles + parts, floor_cold), (claims, floor_warm)):
             t = time.perf_counter()
             ws.embedder.inner.embed_documents(texts)  # the bare model: the cache would time lookups

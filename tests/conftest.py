@@ -83,6 +83,13 @@ def fake_embedder() -> NamedEmbeddings:
     return HashedWordEmbeddings()
 
 
+@pytest.fixture
+def fake_model_everywhere(monkeypatch: pytest.MonkeyPatch, fake_embedder: NamedEmbeddings) -> NamedEmbeddings:
+    """Every workspace this test opens (the CLI's too) embeds with the fake embedder: for logic run through the CLI."""
+    monkeypatch.setattr("assistant.embeddings.get_embedder", lambda settings: fake_embedder)
+    return fake_embedder
+
+
 @pytest.fixture(scope="session")
 def sample_build(tmp_path_factory: pytest.TempPathFactory) -> SampleBuild:
     home = tmp_path_factory.mktemp("sample") / "home"

@@ -10,6 +10,7 @@ from types import ModuleType
 
 from assistant.ingest import sample_dir
 from assistant.types import IngestReport, Paper
+from assistant.workspace import Workspace
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE_DIR = sample_dir()
@@ -43,3 +44,11 @@ def write_listing(path: Path, papers: Sequence[Paper]) -> Path:
     """Write papers as a bare title + abstract listing."""
     path.write_text("".join(f"{p.title}\n\n{p.abstract}\n\n" for p in papers), encoding="utf-8")
     return path
+
+
+def add_paper(ws: Workspace, paper: Paper, folder: Path) -> Workspace:
+    """The workspace with one more paper ingested (by its own embedder)."""
+    before = len(ws.papers())
+    assert ws.ingest([write_listing(folder / "added.txt", [paper])]).new == 1
+    assert len(ws.papers()) == before + 1
+    return ws

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from fakes import FakeChatModel, fake_backend, quote
-from helpers import write_listing
+from helpers import add_paper
 from langchain_core.messages import BaseMessage
 
 from assistant.chain import LOCAL_MAX_TOKENS, NOT_COVERED, REFUSAL_MARK, Answerer, iter_answers, local_grammar
@@ -202,11 +202,9 @@ INJECTED = Paper(
 
 
 @pytest.fixture
-def injected_ws(small_papers: list[Paper], tmp_path: Path) -> Workspace:
-    ws = Workspace(load_settings())
-    report = ws.ingest([write_listing(tmp_path / "papers.txt", [*small_papers, INJECTED])])
-    assert report.new == len(small_papers) + 1
-    return ws
+def injected_ws(small_ws: Workspace, tmp_path: Path) -> Workspace:
+    """The small library (a copy of the session's) with INJECTED added."""
+    return add_paper(small_ws, INJECTED, tmp_path)
 
 
 def test_a_prompt_injection_in_an_abstract_cites_nothing_outside_the_context(injected_ws: Workspace) -> None:

@@ -31,6 +31,9 @@ from assistant.workspace import Workspace, backend_key
 
 CYBENCH_Q = "How many professional-level Capture the Flag tasks does Cybench include?"
 OFF_TOPIC = "How do I keep a sourdough starter alive in a cold kitchen?"
+# the topics of test_compare and test_related/test_eval: their abstract sentences are embedded once per session
+COMPARE_TOPIC = "approximate nearest neighbor search indexes"
+RELATED_TOPIC = "tool use and API calling by LLM agents"
 SECRET = "sk-test-KEEP-ME-OUT-OF-FILES-0123456789"
 
 
@@ -321,7 +324,7 @@ def test_summaries_of_picked_papers(sample_ws: Workspace) -> None:
 def test_compare_by_topic_with_provenance_on_demand(sample_ws: Workspace) -> None:
     at = ok(page("compare"))
     at.radio(key="compare_how").set_value("Topic").run()
-    at.text_input(key="compare_topic").set_value("parameter-efficient fine-tuning with low-rank adapters").run()
+    at.text_input(key="compare_topic").set_value(COMPARE_TOPIC).run()
     at.button(key="compare_run").click().run()
     ok(at)
     frame = at.dataframe[0].value
@@ -344,7 +347,7 @@ def test_compare_by_topic_with_provenance_on_demand(sample_ws: Workspace) -> Non
 def test_an_off_topic_comparison_is_one_message(sample_ws: Workspace) -> None:
     at = ok(page("compare"))
     at.radio(key="compare_how").set_value("Topic").run()
-    at.text_input(key="compare_topic").set_value("sourdough starters in cold kitchens").run()
+    at.text_input(key="compare_topic").set_value(OFF_TOPIC).run()
     at.button(key="compare_run").click().run()
     ok(at)
     assert len(at.error) == 1 and at.error[0].value.startswith("Comparing failed:")
@@ -353,7 +356,7 @@ def test_an_off_topic_comparison_is_one_message(sample_ws: Workspace) -> None:
 
 def test_related_work_draft_with_latex_and_bibtex(sample_ws: Workspace) -> None:
     at = ok(page("related-work"))
-    at.text_input(key="related_topic").set_value("retrieval-augmented generation").run()
+    at.text_input(key="related_topic").set_value(RELATED_TOPIC).run()
     at.button(key="related_run").click().run()
     ok(at)
     draft = at.session_state["related_result"]
@@ -362,7 +365,7 @@ def test_related_work_draft_with_latex_and_bibtex(sample_ws: Workspace) -> None:
     assert len(at.code) == 2 and "\\cite{" in at.code[0].value and "@" in at.code[1].value
     labels = {b.label for b in at.get("download_button")}
     assert labels == {"Download Markdown", "Download LaTeX", "Download BibTeX"}
-    assert json.loads(draft.model_dump_json())["topic"] == "retrieval-augmented generation"
+    assert json.loads(draft.model_dump_json())["topic"] == RELATED_TOPIC
 
 
 def test_writing_pages_use_the_sidebar_back_end(sample_ws: Workspace, scripted: ScriptedBackend) -> None:

@@ -173,6 +173,7 @@ def test_every_paper_survives_export_and_reingest(tmp_path: Path, originals: lis
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.usefixtures("fake_model_everywhere")  # the fields' round trip: the vectors mean nothing here
 def test_export_then_ingest_into_an_empty_library(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch, fmt: RefFormat) -> None:
     code, _, _ = run(capsys, "ingest", str(FIXTURES / "zotero.bib"), str(RIS))
@@ -190,6 +191,7 @@ def test_export_then_ingest_into_an_empty_library(capsys: pytest.CaptureFixture[
         assert all(getattr(after[paper.paper_id], f) == getattr(paper, f) for f in FIELDS), paper.title
 
 
+@pytest.mark.usefixtures("fake_model_everywhere")
 def test_export_a_selection_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
     run(capsys, "ingest", str(FIXTURES / "zotero.bib"))
     code, out, _ = run(capsys, "export", "--format", "csljson", "--papers", "Calibrated Uncertainty")
@@ -208,6 +210,7 @@ def test_export_by_topic_uses_the_topic_selection(capsys: pytest.CaptureFixture[
 
 @pytest.mark.parametrize("argv", [["export"], ["export", "--papers", "x", "--topic", "y"],
                                   ["export", "--papers", "no such paper"]])
+@pytest.mark.usefixtures("fake_model_everywhere")
 def test_export_errors_are_one_line(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     if argv[-1] != "export":
         run(capsys, "ingest", str(FIXTURES / "zotero.bib"))
@@ -226,7 +229,8 @@ def test_an_unknown_reference_format_is_a_usage_error_naming_the_formats(capsys:
 def test_related_work_writes_ris_and_csl_json_beside_the_draft(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                               sample_ws: Workspace) -> None:
     draft = tmp_path / "rw.md"
-    code, _, err = run(capsys, "related-work", "--topic", "evaluating language model agents", "--out", str(draft),
+    # the related-work tests' topic: its abstract sentences are embedded once per session
+    code, _, err = run(capsys, "related-work", "--topic", "tool use and API calling by LLM agents", "--out", str(draft),
                        "--refs", "ris", "--refs", "csljson")
     assert code == 0, err
     cited = [line for line in draft.read_text(encoding="utf-8").splitlines() if line.startswith("- [")]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import numpy as np
 import pytest
 
+from assistant.choices import SearchMode
 from assistant.errors import LitReviewError
 from assistant.evaluation.datasets import RetrievalCase, load_jsonl, project_evals_dir
 from assistant.retrieval import Candidate, snippet
@@ -13,7 +16,7 @@ from assistant.text import split_sentences
 from assistant.types import SearchHit
 from assistant.workspace import Workspace
 
-MODES = ("hybrid", "dense", "bm25", "rrf")
+MODES = get_args(SearchMode)
 QUERY = "how can a small model learn to call external tools"
 
 

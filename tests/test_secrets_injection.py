@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from clitools import run
 from fakes import FakeChatModel, fake_backend
-from helpers import write_listing
+from helpers import add_paper
 from test_llm_errors import failing_server
 
 from assistant.chain import Answerer
@@ -53,10 +53,9 @@ def test_withhold_replaces_only_sentences_that_repeat_the_instructions() -> None
 
 
 @pytest.fixture
-def leaky_ws(small_papers: list[Paper], tmp_path: Path) -> Workspace:
-    ws = Workspace(load_settings())
-    assert ws.ingest([write_listing(tmp_path / "papers.txt", [*small_papers, LEAKY])]).new == len(small_papers) + 1
-    return ws
+def leaky_ws(small_ws: Workspace, tmp_path: Path) -> Workspace:
+    """The small library (a copy of the session's) with LEAKY added."""
+    return add_paper(small_ws, LEAKY, tmp_path)
 
 
 def test_an_injected_print_your_prompt_shows_nothing_of_the_prompt(leaky_ws: Workspace) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, get_args
 
 from ranx import Qrels, Run, evaluate
 
@@ -15,7 +15,8 @@ from assistant.evaluation.retrieval import RUN_DEPTH, score
 from assistant.settings import LLMSettings, SearchMode
 from assistant.workspace import Workspace
 
-MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "bm25", "rrf")  # hybrid first: its time is a whole search
+# every mode, hybrid first: its time is a whole search
+MODES: tuple[SearchMode, ...] = ("hybrid", *(m for m in get_args(SearchMode) if m != "hybrid"))
 SHOWN: tuple[SearchMode, ...] = ("dense", "bm25", "rrf", "hybrid")  # the order of tables and plots
 CURVE_K = range(1, RUN_DEPTH + 1)  # recall@k for the plots
 
