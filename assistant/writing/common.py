@@ -84,8 +84,9 @@ def contribution_sentence(paper: Paper) -> str:
     return next((s for s in sentences if CONTRIBUTION_CUE.search(s) and not points_to_link(s)), sentences[0])
 
 
+WE_OPENER = re.compile(r"^(?:In this (?:paper|work|study),?\s*)?[Ww]e\b")  # "In this paper, we…", "We…"
 _THIRD_PERSON = [
-    (re.compile(r"^(?:In this (?:paper|work|study),?\s*)?[Ww]e\b"), "The authors"),
+    (WE_OPENER, "The authors"),
     (re.compile(r"^(?:This|The present) (?:paper|work|study)\b"), "The paper"),
     (re.compile(r"\bwe\b"), "they"),
     (re.compile(r"\bWe\b"), "They"),

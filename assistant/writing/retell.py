@@ -7,7 +7,7 @@ import re
 from assistant.citations import strip_markers
 from assistant.support import answer_sentences
 from assistant.types import Paper
-from assistant.writing.common import contribution_sentence, third_person
+from assistant.writing.common import WE_OPENER, contribution_sentence, third_person
 
 MAX_SENTENCE_WORDS = 45  # a longer contribution sentence is cut at a clause boundary
 # An opening that points back at sentences the draft does not quote ("To address these issues, we ...").
@@ -18,7 +18,7 @@ _LEAD_IN = re.compile(
     re.IGNORECASE,
 )
 _SELF = re.compile(r"^(?:The authors|They)\b")
-_FIRST_WE = re.compile(r"^(?:In this (?:paper|work|study),?\s*)?[Ww]e\b|\bwe\b")
+_FIRST_WE = re.compile(rf"{WE_OPENER.pattern}|\bwe\b")
 _DOCUMENT = re.compile(r"^(?:This|The present|Our|The) (paper|work|study|survey|report|article|technical report)\b")
 _CLAUSE = re.compile(r",\s(?:which|while|where|enabling|allowing|giving|thereby|as well as|and)\b|;\s")
 
