@@ -51,6 +51,11 @@ def local_grammar(n_sources: int) -> str:
                             f"cite ::= {cites}")
 
 
+def rank_depth(settings: Settings, k: int) -> int:
+    """How many papers a question's search ranks: enough for the answer's k, the gate and a survey's list."""
+    return max(k, settings.retrieval.candidates, settings.answer.survey_cap)
+
+
 class Answerer:
     """Answers questions about one library with one back-end."""
 
@@ -78,8 +83,7 @@ class Answerer:
         if kind == "compare" and sides is None:
             kind = "survey"
         search = survey_topic(query) if kind == "survey" else query
-        depth = max(k, self.settings.retrieval.candidates, self.settings.answer.survey_cap)
-        ranked = self.retriever.rank(search, self.settings.retrieval.mode, depth)
+        ranked = self.retriever.rank(search, self.settings.retrieval.mode, rank_depth(self.settings, k))
         if not ranked:
             require_papers(self.retriever.library)
         weights = TermWeights(self.retriever.bm25())

@@ -16,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 
+from assistant.chain import rank_depth
 from assistant.kinds import survey_topic
 from assistant.workspace import Workspace
 
@@ -47,10 +48,9 @@ def main(split: str) -> None:
     cases = [c for c in cases if c["kind"] == "survey"]
     ws = Workspace()
     cap, mode = ws.settings.answer.survey_cap, ws.settings.retrieval.mode
-    depth = max(ws.settings.retrieval.k, ws.settings.retrieval.candidates, cap)  # as the chain ranks
     orders = []
     for case in cases:
-        ranked = ws.retriever.rank(survey_topic(case["query"]), mode, depth)
+        ranked = ws.retriever.rank(survey_topic(case["query"]), mode, rank_depth(ws.settings, ws.settings.retrieval.k))
         orders.append(([c.paper.title for c in ranked if c.paper is not None], set(case["gold"])))
     print(f"{split}: {len(cases)} survey questions, search mode {mode}, cap {cap}")
     for k in (1, 2, 3, 5, 8, 12):
