@@ -25,6 +25,7 @@ from assistant.lexical import BM25Index, IndexCache
 from assistant.settings import RetrievalSettings, SearchMode
 from assistant.store import ChunkHit, Library
 from assistant.text import quick_sentences
+from assistant.threads import beside
 from assistant.types import Paper, SearchHit
 
 RRF_K = 60
@@ -133,9 +134,10 @@ class Retriever:
         top = pool[:n]
         # whole records only for the papers shown: at 100k papers reading ~190 records took 36 ms, 10 took 3 ms
         wanted = top if records is None else top[:records]
-        papers = self.library.get_papers([c.paper_id for c in wanted])
         best = {c.paper_id: max(c.chunks, key=lambda m: m.similarity).chunk_id for c in wanted if c.chunks}
-        texts = self.library.chunk_texts(list(best.values()))  # the snippets' chunks: the dense query read no text
+        reading = beside(self.library.chunk_texts, list(best.values()))  # the snippets': the dense query read none
+        papers = self.library.get_papers([c.paper_id for c in wanted])
+        texts = reading.result()
         for c in wanted:
             c.paper = papers.get(c.paper_id)  # None only if deleted this very moment
             c.best_text = texts.get(best.get(c.paper_id, ""))
@@ -146,18 +148,23 @@ class Retriever:
         paper vectors and the depth best BM25 papers, each with the evidence the mode needs."""
         cands: dict[str, Candidate] = {}
         vector: list[float] = []
+        found_bm25 = None
         if mode != "bm25":
             vector = self.embedder.embed_query(query)
+            # the paper-vector query, then the BM25 part, on the second thread: about as long as the chunk query
+            side = beside(self._papers_and_bm25, query, vector, depth, mode != "dense")
             for m in self.library.nearest_chunks(vector, depth * 3):
                 c = cands.setdefault(m.paper_id, Candidate(m.paper_id))
                 c.chunks.append(m)
                 c.dense = max(c.dense if c.dense is not None else -1.0, m.similarity)
-            for pid, sim in self.library.query_papers(vector, depth):
+            papers, found_bm25 = side.result()
+            for pid, sim in papers:
                 cands.setdefault(pid, Candidate(pid)).paper_sim = sim
-        if mode != "dense":
-            index = self.bm25()
-            ideal = index.ideal_score(query)
-            for pid, s in index.search(query, depth):
+        else:
+            found_bm25 = self._bm25_part(query, depth)
+        if found_bm25 is not None:
+            index, ideal, found = found_bm25
+            for pid, s in found:
                 c = cands.setdefault(pid, Candidate(pid))
                 c.bm25 = s
                 c.bm25_frac = s / ideal if ideal > 0 else 0.0
@@ -172,6 +179,16 @@ class Retriever:
             for c in pool:
                 c.lexical = c.bm25 if c.bm25 is not None else lexical.get(c.paper_id, 0.0)
         return pool
+
+    def _bm25_part(self, query: str, depth: int) -> tuple[BM25Index, float, list[tuple[str, float]]]:
+        """The BM25 index, the query's ideal score and its depth best papers."""
+        index = self.bm25()
+        return index, index.ideal_score(query), index.search(query, depth)
+
+    def _papers_and_bm25(self, query: str, vector: list[float], depth: int, lexical: bool) -> tuple[
+            list[tuple[str, float]], tuple[BM25Index, float, list[tuple[str, float]]] | None]:
+        """The depth nearest paper vectors, and the BM25 part when the mode uses it."""
+        return self.library.query_papers(vector, depth), self._bm25_part(query, depth) if lexical else None
 
     def _paper_sims(self, pool: list[Candidate], vector: list[float], snapshot: BM25Index | None) -> None:
         """The paper-vector cosine of candidates found by their chunks or by BM25 only."""
