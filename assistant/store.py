@@ -92,6 +92,7 @@ def _widen_search(col: Any) -> None:
     try:
         hnsw = (col.configuration or {}).get("hnsw") or {}
         if hnsw.get("ef_search", SEARCH_EF) < SEARCH_EF:
+            _wrote.set()
             col.modify(configuration={"hnsw": {"ef_search": SEARCH_EF}})
     except Exception:  # Chroma raises many types (read-only files, older servers)
         return
@@ -105,6 +106,15 @@ def store_failure(exc: BaseException, where: str, server: bool) -> StoreError:
             "restart it (`chroma run`) and try again; papers already stored stay whole"
         )
     return StoreError(f"the Chroma library at {where} failed: {first_line(exc)}; {_fix(server)}")
+
+
+_WRITES = frozenset({"add", "upsert", "update", "delete", "modify"})
+_wrote = threading.Event()
+
+
+def wrote_to_chroma() -> bool:
+    """Whether this process has written to any Chroma collection (the CLI's quick exit is for readers only)."""
+    return _wrote.is_set()
 
 
 class _Guarded:
@@ -121,6 +131,8 @@ class _Guarded:
             return attr
 
         def call(*args: Any, **kwargs: Any) -> Any:
+            if name in _WRITES:
+                _wrote.set()
             try:
                 return attr(*args, **kwargs)
             except (StoreError, TypeError):  # ours already, or a programming error to see as it is
@@ -426,6 +438,7 @@ class Library:
         with self._lock, self._writing():
             for col in (self._papers, self._chunks):
                 try:
+                    _wrote.set()
                     self._client.delete_collection(col.name)
                 except Exception as exc:
                     raise store_failure(exc, self.where, bool(self.settings.store.chroma_url)) from None

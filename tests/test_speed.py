@@ -70,6 +70,43 @@ def test_search_encodes_its_query_without_torch(sample_ws: Workspace) -> None:
     assert not modules & {"torch", "sentence_transformers", "transformers", "sklearn", "pandas"}, sorted(modules)
 
 
+def run_console(argv: list[str], home: Path) -> tuple[int, str, bool]:
+    """Run the console script's `run()` on ARGV in a new interpreter: exit code, stdout, whether it left quickly."""
+    script = (
+        "import os, sys\n"
+        "from assistant.cli import run\n"
+        "real = os._exit\n"
+        "def quick(code):\n"
+        "    sys.stderr.write('quick exit\\n'); sys.stderr.flush(); real(code)\n"
+        "os._exit = quick\n"
+        f"sys.argv = ['litreview', *{argv!r}]\n"
+        "run()\n"
+    )
+    env = {**os.environ, HOME_ENV: str(home), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, cwd=ROOT)
+    return proc.returncode, proc.stdout, "quick exit" in proc.stderr
+
+
+def test_a_reader_leaves_quickly_with_its_output_whole_and_a_writer_the_usual_way(
+        sample_ws: Workspace, tmp_path: Path) -> None:
+    home = sample_ws.settings.home
+    code, out, quick = run_console(["search", "transformers", "-k", "5", "--json"], home)
+    expected = [h.title for h in sample_ws.search("transformers", k=5)]
+    assert (code, quick) == (0, True)
+    assert [h["title"] for h in json.loads(out)] == expected  # every byte of the piped output arrived
+    code, out, quick = run_console(["remove", "no such paper at all"], home)
+    assert (code, quick) == (1, True)  # a failure's exit code survives the quick exit
+    title = "Leaving a command-line process without tearing its modules down"
+    listing = tmp_path / "one.txt"
+    listing.write_text(f"{title}\n\nWe measure how long an interpreter spends freeing what a finished command "
+                       "imported, and skip it for processes that wrote nothing.\n", encoding="utf-8")
+    code, out, quick = run_console(["ingest", str(listing)], home)
+    assert (code, quick) == (0, False)  # it wrote to Chroma: Python's own exit closes the store
+    code, out, quick = run_console(["papers", "--json"], home)
+    assert code == 0 and quick
+    assert title in {p["title"] for p in json.loads(out)}
+
+
 def test_a_vector_does_not_depend_on_its_batch(embedder: NamedEmbeddings) -> None:
     texts = ["Short.", "A longer sentence about retrieval augmented generation with many more words in it.",
              "Transformers use attention.", "We propose a method that calls external tools through an API."]

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
+import sys
+import threading
+from typing import NoReturn
 
 import typer
 from rich.markup import escape
 
+from assistant import threads
 from assistant.cli.common import app, err
 from assistant.errors import LitReviewError, first_line, redact
 
@@ -49,4 +55,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["app", "main", "typer"]
+def run() -> NoReturn:
+    """The console script: main(), then exit without tearing every imported module down.
+
+    Python's own exit frees each module, array and Chroma handle one by one: ~0.4 s of a cold `search` that
+    nobody waits for. A process that wrote to Chroma, or has a thread still working, exits the usual way.
+    """
+    code = main()
+    store = sys.modules.get("assistant.store")
+    working = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon
+               and t.is_alive() and not t.name.startswith(threads.PREFIX)]  # those wait idle once main() is done
+    if working or (store is not None and store.wrote_to_chroma()):
+        sys.exit(code)
+    atexit._run_exitfuncs()  # what Python's exit runs first (the local model's shutdown registers here)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader that stopped early (`| head`), a closed stream
+            stream.flush()
+    os._exit(code)
+
+
+__all__ = ["app", "main", "run", "typer"]
