@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import get_args
+from concurrent.futures import Future
+from typing import Any, get_args
 
 import numpy as np
 import pytest
@@ -185,3 +186,24 @@ def test_the_ids_only_chunk_query_changes_no_search(sample_ws: Workspace) -> Non
                 expected = snippet(query, Candidate(h.paper_id, best_text=text), papers[h.paper_id])
                 assert h.snippet == expected, (query, mode, h.title)
     assert checked > 100  # most shown papers had a chunk among the nearest
+
+
+def test_reads_run_beside_each_other_change_no_search(sample_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search's independent reads overlap on a second thread (assistant/threads.py): run one after another on
+    the caller's thread instead, every mode gives the same papers, scores and snippets."""
+    import assistant.retrieval as retrieval
+
+    queries = [c.query for c in load_jsonl(project_evals_dir() / "retrieval_dev.jsonl", RetrievalCase)[::9]]
+    modes = get_args(SearchMode)
+    overlapped = {(q, m): sample_ws.search(q, k=10, mode=m) for q in queries for m in modes}
+    ran_here: list[str] = []
+
+    def in_turn(fn: Any, *args: Any) -> Future[Any]:
+        ran_here.append(fn.__name__)
+        done: Future[Any] = Future()
+        done.set_result(fn(*args))
+        return done
+
+    monkeypatch.setattr(retrieval, "beside", in_turn)
+    assert {(q, m): sample_ws.search(q, k=10, mode=m) for q in queries for m in modes} == overlapped
+    assert {"chunk_texts", "_papers_and_bm25"} <= set(ran_here)  # both overlaps were taken back
