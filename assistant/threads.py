@@ -1,9 +1,11 @@
-"""The process's second thread: independent parts of one search or one query encode run beside each other.
+"""The process's second thread: independent reads of one search run beside each other.
 
-Chroma's queries and numpy's loops release the GIL, so on two cores two reads, or two halves of an
-element-wise step, overlap. Each caller awaits its own futures and every part is computed exactly as it
-would be alone, so results never depend on the threads. A task run here never waits on another task run
-here (that could wait forever once every worker waits).
+Chroma's queries release the GIL, so on two cores two of them overlap. Each caller awaits its own futures
+and every part is computed exactly as it would be alone, so results never depend on the threads. A task run
+here never waits on another task run here (that could wait forever once every worker waits).
+
+Measured and not taken: splitting the query encode's steps over the two threads gave the same bits but no
+speed (docs/benchmarks.md, fifth session).
 """
 
 from __future__ import annotations
