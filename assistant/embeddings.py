@@ -69,6 +69,7 @@ class MiniLMEmbeddings(NamedEmbeddings):
         self._tensors: dict[str, Any] = {}  # the same memory seen by torch, when a batch first needs it
         self._pieces = Tokenizer.from_file(str(path / "tokenizer.json"))  # whole texts: count_word_pieces
         self._pieces.no_truncation()  # the file itself truncates at 128
+        self._pieces.no_padding()  # and pads to 128: a short text counted 128 pieces
         self._tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self._tokenizer.enable_truncation(self.max_seq_length)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
