@@ -1,8 +1,10 @@
-"""The process's second thread: independent reads of one search run beside each other.
+"""The process's second thread: independent reads of one search run beside each other (and the query
+encoder lays its weights out there once, off the first query's path).
 
-Chroma's queries release the GIL, so on two cores two of them overlap. Each caller awaits its own futures
-and every part is computed exactly as it would be alone, so results never depend on the threads. A task run
-here never waits on another task run here (that could wait forever once every worker waits).
+Chroma's queries and numpy's copies release the GIL, so on two cores two of them overlap. Each caller
+awaits its own futures and every part is computed exactly as it would be alone, so results never depend on
+the threads. A task run here never waits on another task run here (that could wait forever once every
+worker waits).
 
 Measured and not taken: splitting the query encode's steps over the two threads gave the same bits but no
 speed (docs/benchmarks.md, fifth session).
