@@ -40,6 +40,7 @@ def _gelu(h: np.ndarray) -> np.ndarray:
 
 
 def _is_dense(name: str, array: np.ndarray) -> bool:
+    """Whether a stored array is one of the encoder's dense (linear layer) weights."""
     return name.startswith("encoder.") and name.endswith(".weight") and array.ndim == 2
 
 
@@ -127,14 +128,13 @@ class MiniLMEmbeddings(NamedEmbeddings):
             return centred / np.sqrt((centred * centred).mean(-1, keepdims=True) + eps) * w[f"{name}.weight"] + w[
                 f"{name}.bias"]
 
-        wt = self._dense_weights()
-
         def dense(name: str, h: np.ndarray) -> np.ndarray:
             return h @ wt[name] + w[f"{name}.bias"]
 
         got = self._tokenizer.encode(text)  # alone: nothing to pad
         ids, length, head = np.asarray(got.ids), len(got.ids), width // self._heads
         with self._lock, self._one_blas_thread():
+            wt = self._dense_weights()
             x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.token_type_embeddings.weight"][
                 np.asarray(got.type_ids)] + w["embeddings.position_embeddings.weight"][:length])
             x = norm("embeddings.LayerNorm", x)
@@ -152,7 +152,7 @@ class MiniLMEmbeddings(NamedEmbeddings):
         return (mean / np.linalg.norm(mean)).astype(np.float32)
 
     def _dense_weights(self) -> dict[str, np.ndarray]:
-        """Each dense weight as the product reads it (transposed): the same bits either way.
+        """Each dense weight as the product reads it (transposed): the same bits either way (call under self._lock).
 
         Contiguous copies make a query ~10% faster but take 66 ms to make, more than a one-search process
         gains: the second thread makes them from the first query on, and views serve until they are ready.
