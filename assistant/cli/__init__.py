@@ -63,8 +63,9 @@ def run() -> NoReturn:
     """
     code = main()
     store = sys.modules.get("assistant.store")
+    # the second thread's work is in memory only: a search's reads are awaited, the encoder's weight copies can go
     working = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon
-               and t.is_alive() and not t.name.startswith(threads.PREFIX)]  # those wait idle once main() is done
+               and t.is_alive() and not t.name.startswith(threads.PREFIX)]
     if working or (store is not None and store.wrote_to_chroma()):
         sys.exit(code)
     atexit._run_exitfuncs()  # what Python's exit runs first (the local model's shutdown registers here)
